@@ -1,0 +1,2 @@
+// Public face of the OpenFlow codec.
+export * from './types.js';

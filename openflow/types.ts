@@ -1,0 +1,280 @@
+// Typed OpenFlow messages (1.3 wire format, with the 1.4/1.5 pieces the controller needs).
+// Every message is one variant of `OfMessage`, discriminated by `type`. The codec maps bytes to
+// these values and back; unknown/experimenter parts keep their raw bytes so re-encoding is exact.
+
+/** Wire version numbers: 1.3 = 4, 1.4 = 5, 1.5 = 6. */
+export type WireVersion = 4 | 5 | 6;
+export const OFP13 = 4 as const;
+export const OFP14 = 5 as const;
+export const OFP15 = 6 as const;
+
+// ---------------------------------------------------------------------------------------------
+// Match (OXM)
+
+/** How a basic OXM field's value is represented. */
+export type OxmValueKind = 'u8' | 'u16' | 'u24' | 'u32' | 'u64' | 'mac' | 'ipv4' | 'ipv6';
+/** u8..u32 → number; u64 → bigint; mac "aa:bb:cc:dd:ee:ff"; ipv4 dotted quad; ipv6 text form. */
+export type OxmValue = number | bigint | string;
+
+export type OxmBasicName =
+  | 'in_port' | 'in_phy_port' | 'metadata' | 'eth_dst' | 'eth_src' | 'eth_type' | 'vlan_vid'
+  | 'vlan_pcp' | 'ip_dscp' | 'ip_ecn' | 'ip_proto' | 'ipv4_src' | 'ipv4_dst' | 'tcp_src'
+  | 'tcp_dst' | 'udp_src' | 'udp_dst' | 'sctp_src' | 'sctp_dst' | 'icmpv4_type' | 'icmpv4_code'
+  | 'arp_op' | 'arp_spa' | 'arp_tpa' | 'arp_sha' | 'arp_tha' | 'ipv6_src' | 'ipv6_dst'
+  | 'ipv6_flabel' | 'icmpv6_type' | 'icmpv6_code' | 'ipv6_nd_target' | 'ipv6_nd_sll'
+  | 'ipv6_nd_tll' | 'mpls_label' | 'mpls_tc' | 'mpls_bos' | 'pbb_isid' | 'tunnel_id'
+  | 'ipv6_exthdr' | 'pbb_uca' | 'tcp_flags' | 'actset_output' | 'packet_type';
+
+/** One OXM TLV. Basic fields are typed; anything else keeps class, field and raw payload. */
+export type OxmField =
+  | { kind: 'basic'; name: OxmBasicName; value: OxmValue; mask?: OxmValue }
+  /** Non-basic class (NXM_0/NXM_1 registers, ONF/experimenter 0xffff with experimenter id). */
+  | { kind: 'other'; oxmClass: number; field: number; hasMask: boolean; payload: Buffer };
+
+export type Match = OxmField[];
+
+// ---------------------------------------------------------------------------------------------
+// Actions and instructions
+
+export type Action =
+  | { type: 'output'; port: number; maxLen: number }
+  | { type: 'copy_ttl_out' }
+  | { type: 'copy_ttl_in' }
+  | { type: 'set_mpls_ttl'; ttl: number }
+  | { type: 'dec_mpls_ttl' }
+  | { type: 'push_vlan'; ethertype: number }
+  | { type: 'pop_vlan' }
+  | { type: 'push_mpls'; ethertype: number }
+  | { type: 'pop_mpls'; ethertype: number }
+  | { type: 'set_queue'; queueId: number }
+  | { type: 'group'; groupId: number }
+  | { type: 'set_nw_ttl'; ttl: number }
+  | { type: 'dec_nw_ttl' }
+  | { type: 'set_field'; field: OxmField }
+  | { type: 'push_pbb'; ethertype: number }
+  | { type: 'pop_pbb' }
+  | { type: 'experimenter'; experimenter: number; data: Buffer }
+  /** An action type we do not know: kept whole (header included) for exact re-encoding. */
+  | { type: 'unknown'; actionType: number; raw: Buffer };
+
+export type Instruction =
+  | { type: 'goto_table'; tableId: number }
+  | { type: 'write_metadata'; metadata: bigint; mask: bigint }
+  | { type: 'write_actions'; actions: Action[] }
+  | { type: 'apply_actions'; actions: Action[] }
+  | { type: 'clear_actions' }
+  | { type: 'meter'; meterId: number }
+  | { type: 'experimenter'; experimenter: number; data: Buffer }
+  | { type: 'unknown'; instructionType: number; raw: Buffer };
+
+// ---------------------------------------------------------------------------------------------
+// Constants used across the controller
+
+export const OFPP = {
+  MAX: 0xffffff00, IN_PORT: 0xfffffff8, TABLE: 0xfffffff9, NORMAL: 0xfffffffa, FLOOD: 0xfffffffb,
+  ALL: 0xfffffffc, CONTROLLER: 0xfffffffd, LOCAL: 0xfffffffe, ANY: 0xffffffff,
+} as const;
+export const OFPG = { MAX: 0xffffff00, ALL: 0xfffffffc, ANY: 0xffffffff } as const;
+export const OFPCML_NO_BUFFER = 0xffff;
+export const OFP_NO_BUFFER = 0xffffffff;
+export const OFPTT_ALL = 0xff;
+
+export type FlowModCommand = 'add' | 'modify' | 'modify_strict' | 'delete' | 'delete_strict';
+export type GroupModCommand = 'add' | 'modify' | 'delete'
+  /** OpenFlow 1.5 only. */
+  | 'insert_bucket' | 'remove_bucket';
+export type GroupType = 'all' | 'select' | 'indirect' | 'ff';
+export type ControllerRole = 'nochange' | 'equal' | 'master' | 'slave';
+export type PacketInReason = 'no_match' | 'action' | 'invalid_ttl' | 'action_set' | 'group' | 'packet_out' | number;
+export type FlowRemovedReason = 'idle_timeout' | 'hard_timeout' | 'delete' | 'group_delete' | 'meter_delete' | 'eviction' | number;
+export type PortStatusReason = 'add' | 'delete' | 'modify' | number;
+
+/** OFPFF_* flow-mod flags (bit set). */
+export const OFPFF = { SEND_FLOW_REM: 1, CHECK_OVERLAP: 2, RESET_COUNTS: 4, NO_PKT_COUNTS: 8, NO_BYT_COUNTS: 16 } as const;
+
+export interface Port {
+  portNo: number;
+  hwAddr: string;
+  name: string;
+  config: number;
+  state: number;
+  curr: number;
+  advertised: number;
+  supported: number;
+  peer: number;
+  currSpeed: number;
+  maxSpeed: number;
+}
+
+/** A group bucket. In 1.5, `bucketId` and `properties` are carried; in 1.3 weight/watch fields. */
+export interface Bucket {
+  weight: number;
+  watchPort: number;
+  watchGroup: number;
+  actions: Action[];
+  /** OpenFlow 1.5: bucket id (OFPG15_BUCKET_* or 0..0xffffff00). */
+  bucketId?: number;
+}
+
+/** OpenFlow 1.5 group property: the Open vSwitch selection-method experimenter property. */
+export type GroupProperty =
+  | { type: 'ntr_selection_method'; method: string; param: bigint; fields: Match }
+  | { type: 'unknown'; raw: Buffer };
+
+// ---------------------------------------------------------------------------------------------
+// Error message
+
+export type ErrorTypeName =
+  | 'hello_failed' | 'bad_request' | 'bad_action' | 'bad_instruction' | 'bad_match'
+  | 'flow_mod_failed' | 'group_mod_failed' | 'port_mod_failed' | 'table_mod_failed'
+  | 'queue_op_failed' | 'switch_config_failed' | 'role_request_failed' | 'meter_mod_failed'
+  | 'table_features_failed' | 'bad_property' | 'async_config_failed' | 'flow_monitor_failed'
+  | 'bundle_failed' | 'experimenter';
+
+// ---------------------------------------------------------------------------------------------
+// Multipart
+
+export interface FlowStatsRequestBody {
+  tableId: number; outPort: number; outGroup: number; cookie: bigint; cookieMask: bigint; match: Match;
+}
+export interface FlowStats {
+  tableId: number; durationSec: number; durationNsec: number; priority: number;
+  idleTimeout: number; hardTimeout: number; flags: number; cookie: bigint;
+  packetCount: bigint; byteCount: bigint; match: Match; instructions: Instruction[];
+}
+export interface TableStats { tableId: number; activeCount: number; lookupCount: bigint; matchedCount: bigint }
+export interface PortStats {
+  portNo: number; rxPackets: bigint; txPackets: bigint; rxBytes: bigint; txBytes: bigint;
+  rxDropped: bigint; txDropped: bigint; rxErrors: bigint; txErrors: bigint; rxFrameErr: bigint;
+  rxOverErr: bigint; rxCrcErr: bigint; collisions: bigint; durationSec: number; durationNsec: number;
+}
+export interface GroupStats {
+  groupId: number; refCount: number; packetCount: bigint; byteCount: bigint;
+  durationSec: number; durationNsec: number; buckets: { packetCount: bigint; byteCount: bigint }[];
+}
+export interface GroupDesc { groupType: GroupType; groupId: number; buckets: Bucket[] }
+export interface GroupFeatures {
+  types: number; capabilities: number; maxGroups: [number, number, number, number];
+  actions: [number, number, number, number];
+}
+export interface SwitchDesc { mfrDesc: string; hwDesc: string; swDesc: string; serialNum: string; dpDesc: string }
+
+export type MultipartRequestBody =
+  | { kind: 'desc' }
+  | { kind: 'flow'; body: FlowStatsRequestBody }
+  | { kind: 'aggregate'; body: FlowStatsRequestBody }
+  | { kind: 'table' }
+  | { kind: 'port_stats'; portNo: number }
+  | { kind: 'group'; groupId: number }
+  | { kind: 'group_desc' }
+  | { kind: 'group_features' }
+  | { kind: 'port_desc' }
+  | { kind: 'raw'; mpType: number; body: Buffer };
+
+export type MultipartReplyBody =
+  | { kind: 'desc'; desc: SwitchDesc }
+  | { kind: 'flow'; flows: FlowStats[] }
+  | { kind: 'aggregate'; packetCount: bigint; byteCount: bigint; flowCount: number }
+  | { kind: 'table'; tables: TableStats[] }
+  | { kind: 'port_stats'; ports: PortStats[] }
+  | { kind: 'group'; groups: GroupStats[] }
+  | { kind: 'group_desc'; groups: GroupDesc[] }
+  | { kind: 'group_features'; features: GroupFeatures }
+  | { kind: 'port_desc'; ports: Port[] }
+  | { kind: 'raw'; mpType: number; body: Buffer };
+
+// ---------------------------------------------------------------------------------------------
+// Messages
+
+interface Base { version: WireVersion; xid: number }
+
+export type BundleControlType = 'open_request' | 'open_reply' | 'close_request' | 'close_reply' | 'commit_request' | 'commit_reply' | 'discard_request' | 'discard_reply';
+/** OFPBF_* bundle flags. */
+export const OFPBF = { ATOMIC: 1, ORDERED: 2 } as const;
+
+export type OfMessage =
+  | (Base & { type: 'hello'; versions: WireVersion[] | null; elements?: Buffer })
+  | (Base & { type: 'error'; errType: ErrorTypeName | number; code: number; codeName?: string; data: Buffer; experimenter?: number })
+  | (Base & { type: 'echo_request'; data: Buffer })
+  | (Base & { type: 'echo_reply'; data: Buffer })
+  | (Base & { type: 'experimenter'; experimenter: number; expType: number; data: Buffer })
+  | (Base & { type: 'features_request' })
+  | (Base & { type: 'features_reply'; datapathId: bigint; nBuffers: number; nTables: number; auxiliaryId: number; capabilities: number })
+  | (Base & { type: 'get_config_request' })
+  | (Base & { type: 'get_config_reply'; flags: number; missSendLen: number })
+  | (Base & { type: 'set_config'; flags: number; missSendLen: number })
+  | (Base & {
+      type: 'packet_in'; bufferId: number; totalLen: number; reason: PacketInReason; tableId: number;
+      cookie: bigint; match: Match; data: Buffer;
+    })
+  | (Base & {
+      type: 'flow_removed'; cookie: bigint; priority: number; reason: FlowRemovedReason; tableId: number;
+      durationSec: number; durationNsec: number; idleTimeout: number; hardTimeout: number;
+      packetCount: bigint; byteCount: bigint; match: Match;
+    })
+  | (Base & { type: 'port_status'; reason: PortStatusReason; port: Port })
+  | (Base & { type: 'packet_out'; bufferId: number; inPort: number; actions: Action[]; data: Buffer })
+  | (Base & {
+      type: 'flow_mod'; cookie: bigint; cookieMask: bigint; tableId: number; command: FlowModCommand;
+      idleTimeout: number; hardTimeout: number; priority: number; bufferId: number; outPort: number;
+      outGroup: number; flags: number; match: Match; instructions: Instruction[];
+    })
+  | (Base & {
+      type: 'group_mod'; command: GroupModCommand; groupType: GroupType; groupId: number; buckets: Bucket[];
+      /** OpenFlow 1.5 only: where insert_bucket puts buckets / which remove_bucket removes. */
+      commandBucketId?: number;
+      /** OpenFlow 1.5 only. */
+      properties?: GroupProperty[];
+    })
+  | (Base & {
+      type: 'port_mod'; portNo: number; hwAddr: string; config: number; mask: number; advertise: number;
+    })
+  | (Base & { type: 'table_mod'; tableId: number; config: number })
+  | (Base & {
+      type: 'meter_mod'; command: 'add' | 'modify' | 'delete'; flags: number; meterId: number;
+      bands: ({ type: 'drop'; rate: number; burstSize: number }
+        | { type: 'dscp_remark'; rate: number; burstSize: number; precLevel: number }
+        | { type: 'experimenter'; rate: number; burstSize: number; experimenter: number }
+        | { type: 'unknown'; bandType: number; raw: Buffer })[];
+    })
+  | (Base & { type: 'barrier_request' })
+  | (Base & { type: 'barrier_reply' })
+  | (Base & { type: 'role_request'; role: ControllerRole; generationId: bigint })
+  | (Base & { type: 'role_reply'; role: ControllerRole; generationId: bigint })
+  | (Base & { type: 'get_async_request' })
+  | (Base & { type: 'get_async_reply'; packetInMask: [number, number]; portStatusMask: [number, number]; flowRemovedMask: [number, number] })
+  | (Base & { type: 'set_async'; packetInMask: [number, number]; portStatusMask: [number, number]; flowRemovedMask: [number, number] })
+  | (Base & { type: 'multipart_request'; flags: number; body: MultipartRequestBody })
+  | (Base & { type: 'multipart_reply'; flags: number; body: MultipartReplyBody })
+  /**
+   * Bundles. On 1.4+ these are OFPT_BUNDLE_CONTROL / OFPT_BUNDLE_ADD_MESSAGE; on 1.3 the codec
+   * wraps them in the ONF experimenter (0x4f4e4600) types 2300/2301 that Open vSwitch accepts.
+   */
+  | (Base & { type: 'bundle_control'; bundleId: number; controlType: BundleControlType; flags: number; properties?: Buffer })
+  | (Base & { type: 'bundle_add_message'; bundleId: number; flags: number; message: OfMessage; properties?: Buffer })
+  /** A message type the codec does not model: header fields plus raw body. */
+  | (Base & { type: 'raw'; msgType: number; body: Buffer });
+
+export type OfMessageType = OfMessage['type'];
+export type MessageOf<T extends OfMessageType> = Extract<OfMessage, { type: T }>;
+
+// ---------------------------------------------------------------------------------------------
+// Decode results
+
+export type OfDecodeErrorKind =
+  | 'truncated'        // fewer bytes than a structure needs
+  | 'bad_length'       // a length field that lies (too small, past the data, misaligned)
+  | 'unsupported_version'
+  | 'bad_value'        // an enum or field value that cannot be represented
+  | 'too_large';       // over 65535 or over a configured bound
+
+export interface OfDecodeError {
+  kind: OfDecodeErrorKind;
+  message: string;
+  /** Header fields when they could be read, so the controller can answer with an OFPT_ERROR. */
+  version?: number;
+  msgType?: number;
+  xid?: number;
+}
+
+export type DecodeResult<T> = { ok: true; value: T } | { ok: false; error: OfDecodeError };
