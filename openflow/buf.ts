@@ -1,0 +1,158 @@
+// Bounds-checked big-endian reader and growable writer used by every part of the codec.
+// Reads past `end` throw CodecError('truncated'); decodeMessage turns that into a typed result.
+import type { OfDecodeErrorKind } from './types.js';
+
+export class CodecError extends Error {
+  constructor(readonly kind: OfDecodeErrorKind, message: string) {
+    super(message);
+    this.name = 'CodecError';
+  }
+}
+
+function truncated(need: number, have: number): CodecError {
+  return new CodecError('truncated', `need ${need} bytes, ${have} left`);
+}
+
+export class Reader {
+  buf: Buffer;
+  offset: number;
+  end: number;
+
+  constructor(buf: Buffer, offset = 0, end = buf.length) {
+    if (offset < 0 || end > buf.length || offset > end) {
+      throw new CodecError('bad_length', `reader bounds ${offset}..${end} outside buffer of ${buf.length}`);
+    }
+    this.buf = buf;
+    this.offset = offset;
+    this.end = end;
+  }
+
+  remaining(): number {
+    return this.end - this.offset;
+  }
+
+  private need(n: number): number {
+    const at = this.offset;
+    if (at + n > this.end) throw truncated(n, this.end - at);
+    this.offset = at + n;
+    return at;
+  }
+
+  u8(): number {
+    return this.buf[this.need(1)];
+  }
+
+  u16(): number {
+    const at = this.need(2);
+    return (this.buf[at] << 8) | this.buf[at + 1];
+  }
+
+  u32(): number {
+    return this.buf.readUInt32BE(this.need(4));
+  }
+
+  u64(): bigint {
+    return this.buf.readBigUInt64BE(this.need(8));
+  }
+
+  bytes(n: number): Buffer {
+    if (n < 0) throw new CodecError('bad_length', `negative length ${n}`);
+    const at = this.need(n);
+    return this.buf.subarray(at, at + n);
+  }
+
+  skip(n: number): void {
+    if (n < 0) throw new CodecError('bad_length', `negative length ${n}`);
+    this.need(n);
+  }
+
+  sub(n: number): Reader {
+    if (n < 0) throw new CodecError('bad_length', `negative length ${n}`);
+    const at = this.need(n);
+    return new Reader(this.buf, at, at + n);
+  }
+}
+
+export class Writer {
+  private buf: Buffer;
+  offset = 0;
+
+  constructor(initialSize = 256) {
+    this.buf = Buffer.allocUnsafe(Math.max(16, initialSize));
+  }
+
+  private ensure(n: number): void {
+    const need = this.offset + n;
+    if (need <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < need) size *= 2;
+    const next = Buffer.allocUnsafe(size);
+    this.buf.copy(next, 0, 0, this.offset);
+    this.buf = next;
+  }
+
+  /** Start over, keeping the allocated buffer (for a scratch writer reused across calls). */
+  reset(): void {
+    this.offset = 0;
+  }
+
+  u8(v: number): void {
+    this.ensure(1);
+    this.buf[this.offset++] = v & 0xff;
+  }
+
+  u16(v: number): void {
+    this.ensure(2);
+    const b = this.buf;
+    const o = this.offset;
+    b[o] = (v >>> 8) & 0xff;
+    b[o + 1] = v & 0xff;
+    this.offset = o + 2;
+  }
+
+  u32(v: number): void {
+    this.ensure(4);
+    this.buf.writeUInt32BE(v >>> 0, this.offset);
+    this.offset += 4;
+  }
+
+  u64(v: bigint): void {
+    this.ensure(8);
+    this.buf.writeBigUInt64BE(BigInt.asUintN(64, v), this.offset);
+    this.offset += 8;
+  }
+
+  bytes(b: Buffer): void {
+    this.ensure(b.length);
+    b.copy(this.buf, this.offset);
+    this.offset += b.length;
+  }
+
+  zeros(n: number): void {
+    if (n <= 0) return;
+    this.ensure(n);
+    this.buf.fill(0, this.offset, this.offset + n);
+    this.offset += n;
+  }
+
+  padTo8(start: number): void {
+    const rem = (this.offset - start) & 7;
+    if (rem !== 0) this.zeros(8 - rem);
+  }
+
+  patchU16(at: number, v: number): void {
+    if (v > 0xffff || v < 0) throw new CodecError('too_large', `length ${v} does not fit in 16 bits`);
+    this.buf[at] = (v >>> 8) & 0xff;
+    this.buf[at + 1] = v & 0xff;
+  }
+
+  /** Patch a 32-bit field written earlier (e.g. a length or count). */
+  patchU32(at: number, v: number): void {
+    this.buf.writeUInt32BE(v >>> 0, at);
+  }
+
+  /** The written bytes. A view of the internal buffer: copy it before reusing this writer. */
+  finish(): Buffer {
+    return this.buf.subarray(0, this.offset);
+  }
+}
