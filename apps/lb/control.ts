@@ -1,0 +1,98 @@
+// The load balancer's control surface: what the management API (HTTP/WebSocket) calls.
+// Every method validates its input and throws LbError with a clear one-line message on bad input,
+// changing nothing.
+
+import type { Backend, BackendSpec, Service, ServiceSpec, StoredEvent, LbEvent } from './model.js';
+
+export type LbErrorCode = 'invalid' | 'not_found' | 'conflict' | 'unavailable';
+
+export class LbError extends Error {
+  constructor(readonly code: LbErrorCode, message: string) {
+    super(message);
+    this.name = 'LbError';
+  }
+  get httpStatus(): number {
+    switch (this.code) {
+      case 'invalid': return 400;
+      case 'not_found': return 404;
+      case 'conflict': return 409;
+      case 'unavailable': return 503;
+    }
+  }
+}
+
+export interface TrafficCounters {
+  packets: number;
+  bytes: number;
+}
+
+export interface BackendView extends Backend {
+  key: string;
+  /** Slots this backend owns now (forward buckets), and slots migrating to it. */
+  slots: number;
+  slotsIncoming: number;
+  /** Pins currently installed for this backend (all switches). */
+  pins: number;
+  /** Bytes/packets forwarded to this backend (pins + owned buckets), cumulative. */
+  traffic: TrafficCounters;
+}
+
+export interface SlotMigrationView {
+  slot: number;
+  from: string | null;
+  to: string | null;
+  since: number;
+  /** 'query': packets of the slot reach the controller; 'pending': waiting for a query slot. */
+  phase: 'query' | 'pending';
+}
+
+export interface ServiceView extends Service {
+  backends: BackendView[];
+  /** Backend key owning each slot (null: no backend). */
+  slotOwners: (string | null)[];
+  /** Slots whose bucket sends packets to the controller right now. */
+  querySlots: number[];
+  migrations: SlotMigrationView[];
+  counters: { packetIns: number; pinsInstalled: number; pinsRemoved: number };
+}
+
+export interface SwitchView {
+  dpid: string;
+  version: number;
+  address: string;
+  connectedAt: number;
+  ports: { portNo: number; name: string; up: boolean }[];
+  queueDepth: number;
+}
+
+export interface StatusView {
+  startedAt: number;
+  switches: SwitchView[];
+  services: { name: string; vip: string; port: number; proto: string; mode: string; backends: number; activeBackends: number; migrating: number; pins: number }[];
+  counters: { packetIns: number; pinsInstalled: number; pinsRemoved: number; migrationsActive: number; slotsMoved: number };
+}
+
+export type ServiceInput = Pick<ServiceSpec, 'name' | 'vip' | 'port'> & Partial<Omit<ServiceSpec, 'name' | 'vip' | 'port'>>;
+
+export interface LbControl {
+  listServices(): ServiceView[];
+  getService(name: string): ServiceView;
+  addService(input: ServiceInput): ServiceView;
+  /** Removes the service, its flows, group and pins from every switch. */
+  removeService(name: string): void;
+
+  listBackends(service: string): BackendView[];
+  addBackend(service: string, spec: BackendSpec): BackendView;
+  drainBackend(service: string, key: string): BackendView;
+  enableBackend(service: string, key: string): BackendView;
+  setWeight(service: string, key: string, weight: number): BackendView;
+  /** Graceful by default (drain, then delete); `now` moves slots at once and deletes pins. */
+  removeBackend(service: string, key: string, opts?: { now?: boolean }): BackendView;
+
+  status(): StatusView;
+  eventsSince(afterId: number, limit?: number): StoredEvent[];
+  /** Live events; returns the unsubscribe function. */
+  subscribe(listener: (e: StoredEvent) => void): () => void;
+}
+
+export type { LbEvent };
