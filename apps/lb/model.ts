@@ -115,3 +115,20 @@ export type LbEvent =
   | { type: 'error'; message: string; service?: string };
 
 export interface StoredEvent { id: number; at: number; event: LbEvent }
+
+/** A slot changing owner; `phase` says whether its bucket is a query bucket yet. */
+export interface SlotMigration {
+  slot: number;
+  from: number | null;
+  to: number | null;
+  startedAt: number;
+  /** Last time a packet-in pinned a flow of this slot to `from`. */
+  lastFromPinAt: number;
+  phase: 'query' | 'pending';
+}
+
+/** What the store keeps of a service's slot table: owners by backend id, migrations in flight. */
+export interface SlotTableSnapshot {
+  owners: (number | null)[];
+  migrations: SlotMigration[];
+}
