@@ -114,6 +114,8 @@ export interface Bucket {
   actions: Action[];
   /** OpenFlow 1.5: bucket id (OFPG15_BUCKET_* or 0..0xffffff00). */
   bucketId?: number;
+  /** OpenFlow 1.5: bucket properties other than weight/watch_port/watch_group, raw and padded. */
+  extraProperties?: Buffer;
 }
 
 /** OpenFlow 1.5 group property: the Open vSwitch selection-method experimenter property. */
