@@ -1,0 +1,603 @@
+// Multipart (stats) request and reply bodies: the part after the 16-byte multipart header.
+// 1.3 layouts are exact. 1.4 changed port desc and port stats (properties), 1.5 changed group desc
+// (bucket list length + properties) and the flow/aggregate replies (OXS stats): the ones modelled
+// here are decoded, the rest stay `raw` so nothing is lost or misread.
+import { formatMac, writeMac } from './addr.js';
+import { CodecError, Reader, Writer } from './buf.js';
+import { readBuckets, writeBuckets } from './buckets.js';
+import { readInstructions, writeInstructions } from './instructions.js';
+import { readMatch, writeMatch } from './oxm.js';
+import type {
+  FlowStats, FlowStatsRequestBody, GroupDesc, GroupFeatures, GroupStats, GroupType,
+  MultipartReplyBody, MultipartRequestBody, Port, PortStats, SwitchDesc, TableStats, WireVersion,
+} from './types.js';
+import { OFPG, OFPP } from './types.js';
+
+/** OFPMP_* type codes. */
+export const OFPMP = {
+  DESC: 0, FLOW: 1, AGGREGATE: 2, TABLE: 3, PORT_STATS: 4, QUEUE: 5, GROUP: 6, GROUP_DESC: 7,
+  GROUP_FEATURES: 8, METER: 9, METER_CONFIG: 10, METER_FEATURES: 11, TABLE_FEATURES: 12,
+  PORT_DESC: 13, EXPERIMENTER: 0xffff,
+} as const;
+
+const GROUP_TYPES: readonly GroupType[] = ['all', 'select', 'indirect', 'ff'];
+
+function groupTypeOf(code: number): GroupType {
+  const t = GROUP_TYPES[code];
+  if (t === undefined) throw new CodecError('bad_value', `unknown group type ${code}`);
+  return t;
+}
+
+function groupTypeCode(t: GroupType): number {
+  return GROUP_TYPES.indexOf(t);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Small field helpers
+
+/** A fixed-size NUL-padded string field (DESC_STR_LEN, OFP_MAX_PORT_NAME_LEN...). */
+function readFixedString(r: Reader, size: number): string {
+  const b = r.bytes(size);
+  const nul = b.indexOf(0);
+  return b.toString('latin1', 0, nul < 0 ? size : nul);
+}
+
+/** Writes at most size-1 bytes so the field stays NUL-terminated, as the spec requires. */
+function writeFixedString(w: Writer, s: string, size: number): void {
+  const b = Buffer.from(s, 'latin1').subarray(0, size - 1);
+  w.bytes(b);
+  w.zeros(size - b.length);
+}
+
+function readMac(r: Reader): string {
+  const at = r.offset;
+  r.skip(6);
+  return formatMac(r.buf, at);
+}
+
+/**
+ * Reads a list of variable-length records that each start with a u16 length covering the record.
+ * `minLen` is the fixed part: a length below it, past the data, or not a multiple of 8 lies.
+ */
+function readRecords<T>(r: Reader, minLen: number, what: string, lengthAt: number, one: (rec: Reader) => T): T[] {
+  const out: T[] = [];
+  while (r.remaining() > 0) {
+    if (r.remaining() < minLen) throw new CodecError('truncated', `${what}: ${r.remaining()} bytes left, need ${minLen}`);
+    const len = r.buf.readUInt16BE(r.offset + lengthAt);
+    if (len < minLen || len > r.remaining() || (len & 7) !== 0) {
+      throw new CodecError('bad_length', `${what}: length ${len} (min ${minLen}, ${r.remaining()} left)`);
+    }
+    out.push(one(r.sub(len)));
+  }
+  return out;
+}
+
+/** Reads fixed-size records until the body ends; a leftover partial record is truncation. */
+function readFixed<T>(r: Reader, size: number, what: string, one: (rec: Reader) => T): T[] {
+  if (r.remaining() % size !== 0) {
+    throw new CodecError('bad_length', `${what}: body of ${r.remaining()} bytes is not a multiple of ${size}`);
+  }
+  const out: T[] = [];
+  while (r.remaining() > 0) out.push(one(r.sub(size)));
+  return out;
+}
+
+function expectEnd(r: Reader, what: string): void {
+  if (r.remaining() !== 0) throw new CodecError('bad_length', `${what}: ${r.remaining()} unexpected trailing bytes`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests
+
+function readFlowStatsRequest(r: Reader): FlowStatsRequestBody {
+  const tableId = r.u8();
+  r.skip(3);
+  const outPort = r.u32();
+  const outGroup = r.u32();
+  r.skip(4);
+  const cookie = r.u64();
+  const cookieMask = r.u64();
+  const match = readMatch(r);
+  expectEnd(r, 'flow stats request');
+  return { tableId, outPort, outGroup, cookie, cookieMask, match };
+}
+
+function writeFlowStatsRequest(w: Writer, b: FlowStatsRequestBody): void {
+  w.u8(b.tableId);
+  w.zeros(3);
+  w.u32(b.outPort);
+  w.u32(b.outGroup);
+  w.zeros(4);
+  w.u64(b.cookie);
+  w.u64(b.cookieMask);
+  writeMatch(w, b.match);
+}
+
+/** A request body that carries one u32 id plus 4 pad bytes (port stats, group stats, 1.5 descs). */
+function readIdRequest(r: Reader, what: string): number {
+  const id = r.u32();
+  r.skip(4);
+  expectEnd(r, what);
+  return id;
+}
+
+function writeIdRequest(w: Writer, id: number): void {
+  w.u32(id);
+  w.zeros(4);
+}
+
+export function readMultipartRequestBody(r: Reader, mpType: number, version: WireVersion): MultipartRequestBody {
+  const start = r.offset;
+  switch (mpType) {
+    case OFPMP.DESC:
+      expectEnd(r, 'desc request');
+      return { kind: 'desc' };
+    case OFPMP.FLOW:
+      return { kind: 'flow', body: readFlowStatsRequest(r) };
+    case OFPMP.AGGREGATE:
+      return { kind: 'aggregate', body: readFlowStatsRequest(r) };
+    case OFPMP.TABLE:
+      expectEnd(r, 'table stats request');
+      return { kind: 'table' };
+    case OFPMP.PORT_STATS:
+      return { kind: 'port_stats', portNo: readIdRequest(r, 'port stats request') };
+    case OFPMP.GROUP:
+      return { kind: 'group', groupId: readIdRequest(r, 'group stats request') };
+    case OFPMP.GROUP_DESC:
+      // 1.5 added a group_id to the request; only "all groups" maps onto our request value.
+      if (version >= 6 && (r.remaining() !== 8 || r.buf.readUInt32BE(r.offset) !== OFPG.ALL)) break;
+      if (version >= 6) r.skip(8);
+      expectEnd(r, 'group desc request');
+      return { kind: 'group_desc' };
+    case OFPMP.GROUP_FEATURES:
+      expectEnd(r, 'group features request');
+      return { kind: 'group_features' };
+    case OFPMP.PORT_DESC:
+      // 1.5 added a port_no to the request; only "all ports" maps onto our request value.
+      if (version >= 6 && (r.remaining() !== 8 || r.buf.readUInt32BE(r.offset) !== OFPP.ANY)) break;
+      if (version >= 6) r.skip(8);
+      expectEnd(r, 'port desc request');
+      return { kind: 'port_desc' };
+  }
+  r.offset = start;
+  return { kind: 'raw', mpType, body: r.bytes(r.remaining()) };
+}
+
+export function writeMultipartRequestBody(w: Writer, body: MultipartRequestBody, version: WireVersion): number {
+  switch (body.kind) {
+    case 'desc': return OFPMP.DESC;
+    case 'flow': writeFlowStatsRequest(w, body.body); return OFPMP.FLOW;
+    case 'aggregate': writeFlowStatsRequest(w, body.body); return OFPMP.AGGREGATE;
+    case 'table': return OFPMP.TABLE;
+    case 'port_stats': writeIdRequest(w, body.portNo); return OFPMP.PORT_STATS;
+    case 'group': writeIdRequest(w, body.groupId); return OFPMP.GROUP;
+    case 'group_desc':
+      if (version >= 6) writeIdRequest(w, OFPG.ALL);
+      return OFPMP.GROUP_DESC;
+    case 'group_features': return OFPMP.GROUP_FEATURES;
+    case 'port_desc':
+      if (version >= 6) writeIdRequest(w, OFPP.ANY);
+      return OFPMP.PORT_DESC;
+    case 'raw': w.bytes(body.body); return body.mpType;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reply records
+
+const DESC_STR_LEN = 256;
+const SERIAL_NUM_LEN = 32;
+const PORT_NAME_LEN = 16;
+
+function readDesc(r: Reader): SwitchDesc {
+  const desc: SwitchDesc = {
+    mfrDesc: readFixedString(r, DESC_STR_LEN),
+    hwDesc: readFixedString(r, DESC_STR_LEN),
+    swDesc: readFixedString(r, DESC_STR_LEN),
+    serialNum: readFixedString(r, SERIAL_NUM_LEN),
+    dpDesc: readFixedString(r, DESC_STR_LEN),
+  };
+  expectEnd(r, 'desc reply');
+  return desc;
+}
+
+function writeDesc(w: Writer, d: SwitchDesc): void {
+  writeFixedString(w, d.mfrDesc, DESC_STR_LEN);
+  writeFixedString(w, d.hwDesc, DESC_STR_LEN);
+  writeFixedString(w, d.swDesc, DESC_STR_LEN);
+  writeFixedString(w, d.serialNum, SERIAL_NUM_LEN);
+  writeFixedString(w, d.dpDesc, DESC_STR_LEN);
+}
+
+/** ofp_flow_stats, 1.3 and 1.4 (1.4 puts `importance` in the first two pad bytes; we drop it). */
+const FLOW_STATS_FIXED = 48;
+
+function readFlowStats(r: Reader, version: WireVersion): FlowStats {
+  r.skip(2); // length, already checked by readRecords
+  const tableId = r.u8();
+  r.skip(1);
+  const durationSec = r.u32();
+  const durationNsec = r.u32();
+  const priority = r.u16();
+  const idleTimeout = r.u16();
+  const hardTimeout = r.u16();
+  const flags = r.u16();
+  r.skip(4);
+  const cookie = r.u64();
+  const packetCount = r.u64();
+  const byteCount = r.u64();
+  const match = readMatch(r);
+  const instructions = readInstructions(r, r.remaining(), version);
+  return {
+    tableId, durationSec, durationNsec, priority, idleTimeout, hardTimeout, flags, cookie,
+    packetCount, byteCount, match, instructions,
+  };
+}
+
+function writeFlowStats(w: Writer, f: FlowStats, version: WireVersion): void {
+  const start = w.offset;
+  w.u16(0);
+  w.u8(f.tableId);
+  w.zeros(1);
+  w.u32(f.durationSec);
+  w.u32(f.durationNsec);
+  w.u16(f.priority);
+  w.u16(f.idleTimeout);
+  w.u16(f.hardTimeout);
+  w.u16(f.flags);
+  w.zeros(4);
+  w.u64(f.cookie);
+  w.u64(f.packetCount);
+  w.u64(f.byteCount);
+  writeMatch(w, f.match);
+  writeInstructions(w, f.instructions, version);
+  w.patchU16(start, w.offset - start);
+}
+
+function readTableStats(r: Reader): TableStats {
+  const tableId = r.u8();
+  r.skip(3);
+  return { tableId, activeCount: r.u32(), lookupCount: r.u64(), matchedCount: r.u64() };
+}
+
+function writeTableStats(w: Writer, t: TableStats): void {
+  w.u8(t.tableId);
+  w.zeros(3);
+  w.u32(t.activeCount);
+  w.u64(t.lookupCount);
+  w.u64(t.matchedCount);
+}
+
+/** ofp_port_stats (1.3): 112 bytes. */
+function readPortStats13(r: Reader): PortStats {
+  const portNo = r.u32();
+  r.skip(4);
+  const s = {
+    portNo,
+    rxPackets: r.u64(), txPackets: r.u64(), rxBytes: r.u64(), txBytes: r.u64(),
+    rxDropped: r.u64(), txDropped: r.u64(), rxErrors: r.u64(), txErrors: r.u64(),
+    rxFrameErr: r.u64(), rxOverErr: r.u64(), rxCrcErr: r.u64(), collisions: r.u64(),
+    durationSec: r.u32(), durationNsec: r.u32(),
+  };
+  return s;
+}
+
+function writePortStats13(w: Writer, s: PortStats): void {
+  w.u32(s.portNo);
+  w.zeros(4);
+  for (const v of [s.rxPackets, s.txPackets, s.rxBytes, s.txBytes, s.rxDropped, s.txDropped,
+    s.rxErrors, s.txErrors, s.rxFrameErr, s.rxOverErr, s.rxCrcErr, s.collisions]) w.u64(v);
+  w.u32(s.durationSec);
+  w.u32(s.durationNsec);
+}
+
+const OFPPSPT14_ETHERNET = 0;
+
+/** ofp14_port_stats: 80 fixed bytes + properties; the Ethernet property carries the error counters. */
+function readPortStats14(r: Reader): PortStats {
+  r.skip(4); // length + pad
+  const portNo = r.u32();
+  const durationSec = r.u32();
+  const durationNsec = r.u32();
+  const s: PortStats = {
+    portNo, durationSec, durationNsec,
+    rxPackets: r.u64(), txPackets: r.u64(), rxBytes: r.u64(), txBytes: r.u64(),
+    rxDropped: r.u64(), txDropped: r.u64(), rxErrors: r.u64(), txErrors: r.u64(),
+    rxFrameErr: 0n, rxOverErr: 0n, rxCrcErr: 0n, collisions: 0n,
+  };
+  readProperties(r, (type, p) => {
+    if (type !== OFPPSPT14_ETHERNET) return;
+    p.skip(4);
+    s.rxFrameErr = p.u64();
+    s.rxOverErr = p.u64();
+    s.rxCrcErr = p.u64();
+    s.collisions = p.u64();
+  });
+  return s;
+}
+
+function writePortStats14(w: Writer, s: PortStats): void {
+  w.u16(80 + 40);
+  w.zeros(2);
+  w.u32(s.portNo);
+  w.u32(s.durationSec);
+  w.u32(s.durationNsec);
+  for (const v of [s.rxPackets, s.txPackets, s.rxBytes, s.txBytes, s.rxDropped, s.txDropped,
+    s.rxErrors, s.txErrors]) w.u64(v);
+  w.u16(OFPPSPT14_ETHERNET);
+  w.u16(40);
+  w.zeros(4);
+  for (const v of [s.rxFrameErr, s.rxOverErr, s.rxCrcErr, s.collisions]) w.u64(v);
+}
+
+/**
+ * 1.4-style TLV properties (u16 type, u16 length, body padded to 8). Calls `one` with each
+ * property's body (after the 4-byte header, without padding); unknown types are the caller's to skip.
+ */
+function readProperties(r: Reader, one: (type: number, body: Reader) => void): void {
+  while (r.remaining() > 0) {
+    if (r.remaining() < 4) throw new CodecError('truncated', `property header: ${r.remaining()} bytes left`);
+    const type = r.u16();
+    const len = r.u16();
+    if (len < 4 || len - 4 > r.remaining()) throw new CodecError('bad_length', `property length ${len}`);
+    const body = r.sub(len - 4);
+    r.skip(Math.min(r.remaining(), ((len + 7) & ~7) - len));
+    one(type, body);
+  }
+}
+
+function readGroupStats(r: Reader): GroupStats {
+  r.skip(4); // length (checked by readRecords) + pad
+  const groupId = r.u32();
+  const refCount = r.u32();
+  r.skip(4);
+  const packetCount = r.u64();
+  const byteCount = r.u64();
+  const durationSec = r.u32();
+  const durationNsec = r.u32();
+  const buckets = readFixed(r, 16, 'bucket counters', (b) => ({ packetCount: b.u64(), byteCount: b.u64() }));
+  return { groupId, refCount, packetCount, byteCount, durationSec, durationNsec, buckets };
+}
+
+function writeGroupStats(w: Writer, g: GroupStats): void {
+  w.u16(40 + 16 * g.buckets.length);
+  w.zeros(2);
+  w.u32(g.groupId);
+  w.u32(g.refCount);
+  w.zeros(4);
+  w.u64(g.packetCount);
+  w.u64(g.byteCount);
+  w.u32(g.durationSec);
+  w.u32(g.durationNsec);
+  for (const b of g.buckets) {
+    w.u64(b.packetCount);
+    w.u64(b.byteCount);
+  }
+}
+
+/** ofp_group_desc (1.3/1.4): length, type, pad, group_id, buckets. */
+function readGroupDesc13(r: Reader, version: WireVersion): GroupDesc {
+  r.skip(2);
+  const groupType = groupTypeOf(r.u8());
+  r.skip(1);
+  const groupId = r.u32();
+  return { groupType, groupId, buckets: readBuckets(r, r.remaining(), version, groupType) };
+}
+
+function writeGroupDesc13(w: Writer, g: GroupDesc, version: WireVersion): void {
+  const start = w.offset;
+  w.u16(0);
+  w.u8(groupTypeCode(g.groupType));
+  w.zeros(1);
+  w.u32(g.groupId);
+  writeBuckets(w, g.buckets, version, g.groupType);
+  w.patchU16(start, w.offset - start);
+}
+
+/**
+ * ofp15_group_desc: length, type, pad, group_id, bucket_list_len, pad[6], buckets, properties.
+ * Group properties (e.g. the selection method) are not part of GroupDesc and are skipped.
+ */
+function readGroupDesc15(r: Reader, version: WireVersion): GroupDesc {
+  r.skip(2);
+  const groupType = groupTypeOf(r.u8());
+  r.skip(1);
+  const groupId = r.u32();
+  const bucketLen = r.u16();
+  r.skip(6);
+  if (bucketLen > r.remaining()) throw new CodecError('bad_length', `bucket list length ${bucketLen}`);
+  const buckets = readBuckets(r, bucketLen, version, groupType);
+  r.skip(r.remaining());
+  return { groupType, groupId, buckets };
+}
+
+function writeGroupDesc15(w: Writer, g: GroupDesc, version: WireVersion): void {
+  const start = w.offset;
+  w.u16(0);
+  w.u8(groupTypeCode(g.groupType));
+  w.zeros(1);
+  w.u32(g.groupId);
+  const lenAt = w.offset;
+  w.u16(0);
+  w.zeros(6);
+  const bucketsStart = w.offset;
+  writeBuckets(w, g.buckets, version, g.groupType);
+  w.patchU16(lenAt, w.offset - bucketsStart);
+  w.patchU16(start, w.offset - start);
+}
+
+function readGroupFeatures(r: Reader): GroupFeatures {
+  const f: GroupFeatures = {
+    types: r.u32(), capabilities: r.u32(),
+    maxGroups: [r.u32(), r.u32(), r.u32(), r.u32()],
+    actions: [r.u32(), r.u32(), r.u32(), r.u32()],
+  };
+  expectEnd(r, 'group features reply');
+  return f;
+}
+
+function writeGroupFeatures(w: Writer, f: GroupFeatures): void {
+  w.u32(f.types);
+  w.u32(f.capabilities);
+  for (const v of f.maxGroups) w.u32(v);
+  for (const v of f.actions) w.u32(v);
+}
+
+/** ofp_port (1.3): 64 bytes. */
+function readPort13(r: Reader): Port {
+  const portNo = r.u32();
+  r.skip(4);
+  const hwAddr = readMac(r);
+  r.skip(2);
+  const name = readFixedString(r, PORT_NAME_LEN);
+  return {
+    portNo, hwAddr, name, config: r.u32(), state: r.u32(), curr: r.u32(), advertised: r.u32(),
+    supported: r.u32(), peer: r.u32(), currSpeed: r.u32(), maxSpeed: r.u32(),
+  };
+}
+
+function writePort13(w: Writer, p: Port): void {
+  w.u32(p.portNo);
+  w.zeros(4);
+  writeMac(w, p.hwAddr);
+  w.zeros(2);
+  writeFixedString(w, p.name, PORT_NAME_LEN);
+  for (const v of [p.config, p.state, p.curr, p.advertised, p.supported, p.peer, p.currSpeed, p.maxSpeed]) w.u32(v);
+}
+
+const OFPPDPT14_ETHERNET = 0;
+
+/** ofp14_port: 40 fixed bytes + properties; the Ethernet property carries the speed fields. */
+function readPort14(r: Reader): Port {
+  const portNo = r.u32();
+  r.skip(4); // length + pad
+  const hwAddr = readMac(r);
+  r.skip(2);
+  const name = readFixedString(r, PORT_NAME_LEN);
+  const p: Port = {
+    portNo, hwAddr, name, config: r.u32(), state: r.u32(),
+    curr: 0, advertised: 0, supported: 0, peer: 0, currSpeed: 0, maxSpeed: 0,
+  };
+  readProperties(r, (type, b) => {
+    if (type !== OFPPDPT14_ETHERNET) return;
+    b.skip(4);
+    p.curr = b.u32();
+    p.advertised = b.u32();
+    p.supported = b.u32();
+    p.peer = b.u32();
+    p.currSpeed = b.u32();
+    p.maxSpeed = b.u32();
+  });
+  return p;
+}
+
+function writePort14(w: Writer, p: Port): void {
+  w.u32(p.portNo);
+  w.u16(72);
+  w.zeros(2);
+  writeMac(w, p.hwAddr);
+  w.zeros(2);
+  writeFixedString(w, p.name, PORT_NAME_LEN);
+  w.u32(p.config);
+  w.u32(p.state);
+  w.u16(OFPPDPT14_ETHERNET);
+  w.u16(32);
+  w.zeros(4);
+  for (const v of [p.curr, p.advertised, p.supported, p.peer, p.currSpeed, p.maxSpeed]) w.u32(v);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Replies
+
+export function readMultipartReplyBody(r: Reader, mpType: number, version: WireVersion): MultipartReplyBody {
+  const start = r.offset;
+  switch (mpType) {
+    case OFPMP.DESC:
+      return { kind: 'desc', desc: readDesc(r) };
+    case OFPMP.FLOW:
+      if (version >= 6) break; // 1.5 flow desc uses OXS stats: not modelled
+      return { kind: 'flow', flows: readRecords(r, FLOW_STATS_FIXED, 'flow stats', 0, (rec) => readFlowStats(rec, version)) };
+    case OFPMP.AGGREGATE: {
+      if (version >= 6) break; // 1.5 aggregate reply uses OXS stats: not modelled
+      const packetCount = r.u64();
+      const byteCount = r.u64();
+      const flowCount = r.u32();
+      r.skip(4);
+      expectEnd(r, 'aggregate reply');
+      return { kind: 'aggregate', packetCount, byteCount, flowCount };
+    }
+    case OFPMP.TABLE:
+      return { kind: 'table', tables: readFixed(r, 24, 'table stats', readTableStats) };
+    case OFPMP.PORT_STATS:
+      return {
+        kind: 'port_stats',
+        ports: version >= 5
+          ? readRecords(r, 80, 'port stats', 0, readPortStats14)
+          : readFixed(r, 112, 'port stats', readPortStats13),
+      };
+    case OFPMP.GROUP:
+      return { kind: 'group', groups: readRecords(r, 40, 'group stats', 0, readGroupStats) };
+    case OFPMP.GROUP_DESC:
+      return {
+        kind: 'group_desc',
+        groups: version >= 6
+          ? readRecords(r, 16, 'group desc', 0, (rec) => readGroupDesc15(rec, version))
+          : readRecords(r, 8, 'group desc', 0, (rec) => readGroupDesc13(rec, version)),
+      };
+    case OFPMP.GROUP_FEATURES:
+      return { kind: 'group_features', features: readGroupFeatures(r) };
+    case OFPMP.PORT_DESC:
+      return {
+        kind: 'port_desc',
+        ports: version >= 5
+          ? readRecords(r, 40, 'port desc', 4, readPort14)
+          : readFixed(r, 64, 'port desc', readPort13),
+      };
+  }
+  r.offset = start;
+  return { kind: 'raw', mpType, body: r.bytes(r.remaining()) };
+}
+
+function unsupported(kind: string, version: WireVersion): CodecError {
+  return new CodecError('bad_value', `${kind} reply body is not modelled for wire version ${version}; send it as raw`);
+}
+
+export function writeMultipartReplyBody(w: Writer, body: MultipartReplyBody, version: WireVersion): number {
+  switch (body.kind) {
+    case 'desc':
+      writeDesc(w, body.desc);
+      return OFPMP.DESC;
+    case 'flow':
+      if (version >= 6) throw unsupported('flow', version);
+      for (const f of body.flows) writeFlowStats(w, f, version);
+      return OFPMP.FLOW;
+    case 'aggregate':
+      if (version >= 6) throw unsupported('aggregate', version);
+      w.u64(body.packetCount);
+      w.u64(body.byteCount);
+      w.u32(body.flowCount);
+      w.zeros(4);
+      return OFPMP.AGGREGATE;
+    case 'table':
+      for (const t of body.tables) writeTableStats(w, t);
+      return OFPMP.TABLE;
+    case 'port_stats':
+      for (const p of body.ports) (version >= 5 ? writePortStats14 : writePortStats13)(w, p);
+      return OFPMP.PORT_STATS;
+    case 'group':
+      for (const g of body.groups) writeGroupStats(w, g);
+      return OFPMP.GROUP;
+    case 'group_desc':
+      for (const g of body.groups) (version >= 6 ? writeGroupDesc15 : writeGroupDesc13)(w, g, version);
+      return OFPMP.GROUP_DESC;
+    case 'group_features':
+      writeGroupFeatures(w, body.features);
+      return OFPMP.GROUP_FEATURES;
+    case 'port_desc':
+      for (const p of body.ports) (version >= 5 ? writePort14 : writePort13)(w, p);
+      return OFPMP.PORT_DESC;
+    case 'raw':
+      w.bytes(body.body);
+      return body.mpType;
+  }
+}
