@@ -73,6 +73,11 @@ export class Reader {
   }
 }
 
+function badInt(v: number, bits: number): CodecError {
+  return new CodecError('bad_value', `${v} does not fit in an unsigned ${bits}-bit field`);
+}
+
+/** Growable big-endian writer. Integer writes throw CodecError('bad_value') for out-of-range values. */
 export class Writer {
   private buf: Buffer;
   offset = 0;
@@ -97,11 +102,13 @@ export class Writer {
   }
 
   u8(v: number): void {
+    if ((v & 0xff) !== v) throw badInt(v, 8);
     this.ensure(1);
     this.buf[this.offset++] = v & 0xff;
   }
 
   u16(v: number): void {
+    if ((v & 0xffff) !== v) throw badInt(v, 16);
     this.ensure(2);
     const b = this.buf;
     const o = this.offset;
@@ -110,7 +117,9 @@ export class Writer {
     this.offset = o + 2;
   }
 
+  /** Accepts 0..2^32-1 and, as their two's complement, int32 values (e.g. ~0). */
   u32(v: number): void {
+    if ((v >>> 0) !== v && (v | 0) !== v) throw badInt(v, 32);
     this.ensure(4);
     this.buf.writeUInt32BE(v >>> 0, this.offset);
     this.offset += 4;
