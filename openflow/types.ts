@@ -104,6 +104,8 @@ export interface Port {
   peer: number;
   currSpeed: number;
   maxSpeed: number;
+  /** OpenFlow 1.4+: port properties other than Ethernet, raw and padded. */
+  extraProperties?: Buffer;
 }
 
 /** A group bucket. In 1.5, `bucketId` and `properties` are carried; in 1.3 weight/watch fields. */
@@ -195,7 +197,13 @@ export type BundleControlType = 'open_request' | 'open_reply' | 'close_request' 
 export const OFPBF = { ATOMIC: 1, ORDERED: 2 } as const;
 
 export type OfMessage =
-  | (Base & { type: 'hello'; versions: WireVersion[] | null; elements?: Buffer })
+  /**
+   * HELLO decodes for any header version (version negotiation needs it), so `version` may be
+   * outside 4..6 here. `versions`: the bitmap's versions among 4..6 (null: no bitmap element).
+   * `bitmapVersions`: every version in the bitmap, set only when it has others. `elements`: the
+   * other hello elements, raw.
+   */
+  | (Base & { type: 'hello'; versions: WireVersion[] | null; bitmapVersions?: number[]; elements?: Buffer })
   | (Base & { type: 'error'; errType: ErrorTypeName | number; code: number; codeName?: string; data: Buffer; experimenter?: number })
   | (Base & { type: 'echo_request'; data: Buffer })
   | (Base & { type: 'echo_reply'; data: Buffer })
@@ -215,11 +223,17 @@ export type OfMessage =
       packetCount: bigint; byteCount: bigint; match: Match;
     })
   | (Base & { type: 'port_status'; reason: PortStatusReason; port: Port })
-  | (Base & { type: 'packet_out'; bufferId: number; inPort: number; actions: Action[]; data: Buffer })
+  /**
+   * On 1.5 the wire carries a match instead of in_port: `match` is set only when that match is
+   * not exactly [in_port]; otherwise the codec writes/reads in_port as the whole match.
+   */
+  | (Base & { type: 'packet_out'; bufferId: number; inPort: number; actions: Action[]; data: Buffer; match?: Match })
   | (Base & {
       type: 'flow_mod'; cookie: bigint; cookieMask: bigint; tableId: number; command: FlowModCommand;
       idleTimeout: number; hardTimeout: number; priority: number; bufferId: number; outPort: number;
       outGroup: number; flags: number; match: Match; instructions: Instruction[];
+      /** OpenFlow 1.4+: flow importance (decoded only when non-zero). */
+      importance?: number;
     })
   | (Base & {
       type: 'group_mod'; command: GroupModCommand; groupType: GroupType; groupId: number; buckets: Bucket[];
