@@ -87,7 +87,7 @@ function parseIpv4(b: Buffer, o: number, eth: EthHeader): PacketParseResult {
     fragOffset,
     truncated,
   };
-  const l4 = fragOffset === 0 ? parseL4(b, o + headerLength, end, proto, false) : { l4: NONE, payloadOffset: -1 };
+  const l4 = fragOffset === 0 ? parseL4(b, o + headerLength, end, truncated, proto, false) : { l4: NONE, payloadOffset: -1 };
   if (typeof l4 === 'string') return { ok: false, error: l4 };
   return { ok: true, packet: { eth, l3, l4: l4.l4, l3Offset: o, payloadOffset: l4.payloadOffset } };
 }
@@ -138,19 +138,23 @@ function parseIpv6(b: Buffer, o: number, eth: EthHeader): PacketParseResult {
     truncated,
   };
   if (fragment) l3.fragment = fragment;
-  const l4 = fragment && fragment.offset !== 0 ? { l4: NONE, payloadOffset: -1 } : parseL4(b, p, end, nh, true);
+  const l4 = fragment && fragment.offset !== 0 ? { l4: NONE, payloadOffset: -1 } : parseL4(b, p, end, truncated, nh, true);
   if (typeof l4 === 'string') return { ok: false, error: l4 };
   return { ok: true, packet: { eth, l3, l4: l4.l4, l3Offset: o, payloadOffset: l4.payloadOffset } };
 }
 
-/** L4 header at o within [o, end); ICMP under IPv4 only, ICMPv6 under IPv6 only. */
-function parseL4(b: Buffer, o: number, end: number, proto: number, v6: boolean): L4Result {
+/**
+ * L4 header at o within [o, end): the IP end, or the capture end when `cut` (capture shorter);
+ * ICMP under IPv4 only, ICMPv6 under IPv6 only.
+ */
+function parseL4(b: Buffer, o: number, end: number, cut: boolean, proto: number, v6: boolean): L4Result {
   switch (proto) {
     case IP_PROTO.TCP: {
       if (end < o + 20) return 'truncated TCP header';
       const headerLength = (b[o + 12] >> 4) * 4;
       if (headerLength < 20) return `TCP data offset ${headerLength} under 20`;
-      if (end < o + headerLength) return 'truncated TCP options';
+      // options cut off by the capture are fine; options past the stated IP length are a lie
+      if (end < o + headerLength && !cut) return 'TCP header longer than the IP payload';
       const flags = ((b[o + 12] & 1) << 8) | b[o + 13];
       return {
         l4: {
@@ -169,7 +173,7 @@ function parseL4(b: Buffer, o: number, end: number, proto: number, v6: boolean):
           window: u16(b, o + 14),
           checksum: u16(b, o + 16),
         },
-        payloadOffset: o + headerLength,
+        payloadOffset: Math.min(o + headerLength, end),
       };
     }
     case IP_PROTO.UDP:
