@@ -1,0 +1,336 @@
+// The embedded SQLite store (better-sqlite3, synchronous, WAL): services, backends, slot tables
+// with their migrations in flight, id counters, and the event log. One connection, statements
+// prepared once. Every SQLite failure surfaces as a StoreError with a sentence an operator can read.
+
+import Database from 'better-sqlite3';
+import type { Backend, LbEvent, Service, SlotTableSnapshot, StoredEvent } from '../apps/lb/model.js';
+import { StoreError, sqliteCode } from './errors.js';
+import { MIGRATIONS, migrate, type SchemaMigration } from './schema.js';
+import {
+  type BackendRow,
+  type ServiceRow,
+  backendFromRow,
+  backendToRow,
+  serviceFromRow,
+  serviceToRow,
+  snapshotFromParts,
+  snapshotParts,
+} from './rows.js';
+
+export { StoreError } from './errors.js';
+export type { StoreErrorKind } from './errors.js';
+
+/** Service ids go into cookies and group ids: 24 bits. */
+export const SERVICE_ID_MAX = 0xff_ffff;
+
+export interface StoreOptions {
+  /** The event log keeps at most this many events (checked every `pruneEvery` appends and at open). */
+  maxEvents?: number;
+  pruneEvery?: number;
+  /** How long a write waits for another connection's lock before failing. */
+  busyTimeoutMs?: number;
+  /** Schema migrations to apply; the built-in list unless a test or tool says otherwise. */
+  migrations?: readonly SchemaMigration[];
+}
+
+export const STORE_DEFAULTS = { maxEvents: 100_000, pruneEvery: 1_000, busyTimeoutMs: 5_000 } as const;
+
+interface EventRow { id: number; at: number; event: string }
+
+type Stmt = Database.Statement;
+
+export class Store {
+  private readonly maxEvents: number;
+  private readonly pruneEvery: number;
+  private appendsSincePrune = 0;
+
+  private readonly s: {
+    insertService: Stmt; updateService: Stmt; deleteService: Stmt; getService: Stmt; listServices: Stmt;
+    serviceIdExists: Stmt; smallestFreeServiceId: Stmt;
+    insertBackend: Stmt; updateBackend: Stmt; deleteBackend: Stmt; getBackend: Stmt;
+    listBackends: Stmt; listBackendsOf: Stmt;
+    counter: Stmt; bumpCounter: Stmt; raiseCounter: Stmt;
+    saveSlots: Stmt; loadSlots: Stmt;
+    appendEvent: Stmt; eventsSince: Stmt; latestEvents: Stmt; lastEventId: Stmt; pruneEvents: Stmt;
+  };
+
+  private constructor(private readonly db: Database.Database, readonly file: string, opts: StoreOptions) {
+    this.maxEvents = opts.maxEvents ?? STORE_DEFAULTS.maxEvents;
+    this.pruneEvery = opts.pruneEvery ?? STORE_DEFAULTS.pruneEvery;
+    if (!(Number.isInteger(this.maxEvents) && this.maxEvents >= 1)) throw new RangeError(`maxEvents must be a positive integer, got ${this.maxEvents}`);
+    if (!(Number.isInteger(this.pruneEvery) && this.pruneEvery >= 1)) throw new RangeError(`pruneEvery must be a positive integer, got ${this.pruneEvery}`);
+
+    const serviceCols =
+      'id, name, vip, proto, port, mode, slots, switches, pin_idle_tcp_s, pin_idle_udp_s, mig_min_ms, mig_quiet_ms, ' +
+      'mig_max_ms, drain_deadline_ms, tracking, max_query_slots, vmac, created_at';
+    const backendCols =
+      'id, service, ip, port, weight, mac, switch_port, state, state_since, remove_when_drained, drain_started_at, resolved_mac';
+    const params = (cols: string) => cols.split(', ').map((c) => `@${c}`).join(', ');
+    const sets = (cols: string) => cols.split(', ').filter((c) => c !== 'id').map((c) => `${c} = @${c}`).join(', ');
+    const p = (sql: string) => db.prepare(sql);
+
+    this.s = {
+      insertService: p(`INSERT INTO services (${serviceCols}) VALUES (${params(serviceCols)})`),
+      updateService: p(`UPDATE services SET ${sets(serviceCols)} WHERE id = @id`),
+      deleteService: p('DELETE FROM services WHERE name = ?'),
+      getService: p(`SELECT ${serviceCols} FROM services WHERE name = ?`),
+      listServices: p(`SELECT ${serviceCols} FROM services ORDER BY id`),
+      serviceIdExists: p('SELECT 1 FROM services WHERE id = ?').pluck(),
+      // Smallest positive id with no service: 1, or one past an id whose successor is free.
+      smallestFreeServiceId: p(
+        `SELECT 1 AS id WHERE NOT EXISTS (SELECT 1 FROM services WHERE id = 1)
+         UNION ALL
+         SELECT s.id + 1 FROM services s
+           WHERE s.id + 1 <= ${SERVICE_ID_MAX} AND NOT EXISTS (SELECT 1 FROM services t WHERE t.id = s.id + 1)
+         ORDER BY id LIMIT 1`,
+      ).pluck(),
+
+      insertBackend: p(`INSERT INTO backends (${backendCols}) VALUES (${params(backendCols)})`),
+      updateBackend: p(`UPDATE backends SET ${sets(backendCols)} WHERE id = @id`),
+      deleteBackend: p('DELETE FROM backends WHERE id = ?'),
+      getBackend: p(`SELECT ${backendCols} FROM backends WHERE id = ?`),
+      listBackends: p(`SELECT ${backendCols} FROM backends ORDER BY id`),
+      listBackendsOf: p(`SELECT ${backendCols} FROM backends WHERE service = ? ORDER BY id`),
+
+      counter: p('SELECT value FROM counters WHERE name = ?').pluck(),
+      bumpCounter: p('UPDATE counters SET value = value + 1 WHERE name = ? RETURNING value').pluck(),
+      raiseCounter: p('UPDATE counters SET value = max(value, ?) WHERE name = ?'),
+
+      saveSlots: p(
+        `INSERT INTO slot_tables (service, owners, migrations, saved_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (service) DO UPDATE SET owners = excluded.owners, migrations = excluded.migrations, saved_at = excluded.saved_at`,
+      ),
+      loadSlots: p('SELECT owners, migrations FROM slot_tables WHERE service = ?'),
+
+      appendEvent: p('INSERT INTO events (at, type, event) VALUES (?, ?, ?)'),
+      eventsSince: p('SELECT id, at, event FROM events WHERE id > ? ORDER BY id LIMIT ?'),
+      latestEvents: p('SELECT id, at, event FROM events ORDER BY id DESC LIMIT ?'),
+      lastEventId: p('SELECT ifnull(max(id), 0) FROM events').pluck(),
+      pruneEvents: p('DELETE FROM events WHERE id <= ?'),
+    };
+  }
+
+  /**
+   * Opens (or creates) the database at `file` (':memory:' for a private in-memory one), sets WAL,
+   * synchronous=NORMAL, foreign keys and a busy timeout, and brings its schema up to date.
+   * Throws StoreError: kind 'schema' for a file newer than this code, 'sqlite' for an unusable file.
+   */
+  static open(file: string, opts: StoreOptions = {}): Store {
+    let db: Database.Database;
+    try {
+      db = new Database(file);
+    } catch (err) {
+      throw new StoreError('sqlite', `cannot open database ${file}: ${(err as Error).message}`, err);
+    }
+    try {
+      db.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? STORE_DEFAULTS.busyTimeoutMs))}`);
+      const mode = db.pragma('journal_mode = WAL', { simple: true });
+      if (mode !== 'wal' && mode !== 'memory') throw new StoreError('sqlite', `${file}: cannot use WAL journal mode (got ${String(mode)})`);
+      db.pragma('synchronous = NORMAL');
+      migrate(db, file, opts.migrations ?? MIGRATIONS);
+      db.pragma('foreign_keys = ON');
+      const store = new Store(db, file, opts);
+      store.pruneEvents();
+      return store;
+    } catch (err) {
+      db.close();
+      if (err instanceof StoreError || err instanceof RangeError) throw err;
+      throw new StoreError('sqlite', `cannot use database ${file}: ${(err as Error).message}`, err);
+    }
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  get isOpen(): boolean {
+    return this.db.open;
+  }
+
+  /**
+   * Runs `fn` in one transaction: all its writes commit together or not at all (it rolls back
+   * when `fn` throws). Nests (inner calls become savepoints). `fn` must be synchronous.
+   */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(() => {
+      const result = fn();
+      if (result instanceof Promise) throw new TypeError('Store.transaction: fn must be synchronous (it returned a Promise)');
+      return result;
+    })();
+  }
+
+  // --- services ---
+
+  insertService(s: Service): void {
+    this.run(`add service "${s.name}"`, () =>
+      this.db.transaction(() => {
+        this.s.insertService.run(serviceToRow(s));
+        this.s.raiseCounter.run(s.id, 'service_id');
+      })(),
+    );
+  }
+
+  /** Updates the service with `s.id` (its name may change; backends and slot table follow). */
+  updateService(s: Service): void {
+    const r = this.run(`update service "${s.name}"`, () => this.s.updateService.run(serviceToRow(s)));
+    if (r.changes === 0) throw new StoreError('not_found', `update service "${s.name}": no service with id ${s.id}`);
+  }
+
+  /** Deletes the service with its backends and slot table. False when there was none. */
+  deleteService(name: string): boolean {
+    return this.run(`delete service "${name}"`, () => this.s.deleteService.run(name)).changes > 0;
+  }
+
+  getService(name: string): Service | undefined {
+    const r = this.s.getService.get(name) as ServiceRow | undefined;
+    return r && serviceFromRow(r);
+  }
+
+  /** All services, by id. */
+  listServices(): Service[] {
+    return (this.s.listServices.all() as ServiceRow[]).map(serviceFromRow);
+  }
+
+  /**
+   * Reserves a service id: one past the highest ever handed out or inserted, so a deleted
+   * service's id (and the cookies of its stale pins) is not reused until the 24-bit space wraps;
+   * after that, the smallest unused id.
+   */
+  nextServiceId(): number {
+    return this.run('allocate a service id', () =>
+      this.db.transaction(() => {
+        let id = (this.s.counter.get('service_id') as number) + 1;
+        if (id > SERVICE_ID_MAX || this.s.serviceIdExists.get(id) !== undefined) {
+          const free = this.s.smallestFreeServiceId.get() as number | undefined;
+          if (free === undefined) throw new StoreError('conflict', `no free service id: all ${SERVICE_ID_MAX} are in use`);
+          id = free;
+        }
+        this.s.raiseCounter.run(id, 'service_id');
+        return id;
+      })(),
+    );
+  }
+
+  // --- backends ---
+
+  insertBackend(b: Backend): void {
+    this.run(`add backend ${describeBackend(b)}`, () =>
+      this.db.transaction(() => {
+        this.s.insertBackend.run(backendToRow(b));
+        this.s.raiseCounter.run(b.id, 'backend_id');
+      })(),
+    );
+  }
+
+  updateBackend(b: Backend): void {
+    const r = this.run(`update backend ${describeBackend(b)}`, () => this.s.updateBackend.run(backendToRow(b)));
+    if (r.changes === 0) throw new StoreError('not_found', `update backend ${describeBackend(b)}: no backend with id ${b.id}`);
+  }
+
+  /** False when there was no such backend. */
+  deleteBackend(id: number): boolean {
+    return this.run(`delete backend ${id}`, () => this.s.deleteBackend.run(id)).changes > 0;
+  }
+
+  getBackend(id: number): Backend | undefined {
+    const r = this.s.getBackend.get(id) as BackendRow | undefined;
+    return r && backendFromRow(r);
+  }
+
+  /** Backends of one service, or of all services; by id. */
+  listBackends(service?: string): Backend[] {
+    const rows = (service === undefined ? this.s.listBackends.all() : this.s.listBackendsOf.all(service)) as BackendRow[];
+    return rows.map(backendFromRow);
+  }
+
+  /** Reserves a backend id: monotonic, never reused (pin cookies carry it). */
+  nextBackendId(): number {
+    return this.run('allocate a backend id', () => this.s.bumpCounter.get('backend_id') as number);
+  }
+
+  // --- slot tables ---
+
+  /** Replaces the service's slot table (owners and migrations in flight) in one row write. */
+  saveSlotTable(service: string, snap: SlotTableSnapshot, at: number = Date.now()): void {
+    const { owners, migrations } = snapshotParts(service, snap);
+    this.run(`save slot table of service "${service}"`, () => this.s.saveSlots.run(service, owners, migrations, at));
+  }
+
+  loadSlotTable(service: string): SlotTableSnapshot | undefined {
+    const r = this.s.loadSlots.get(service) as { owners: Buffer; migrations: string } | undefined;
+    return r && snapshotFromParts(service, r.owners, r.migrations);
+  }
+
+  // --- events ---
+
+  /** Appends an event; ids increase and are never reused, even after pruning. */
+  appendEvent(event: LbEvent, at: number = Date.now()): StoredEvent {
+    const r = this.run(`record event ${event.type}`, () => this.s.appendEvent.run(at, event.type, JSON.stringify(event)));
+    if (++this.appendsSincePrune >= this.pruneEvery) this.pruneEvents();
+    return { id: Number(r.lastInsertRowid), at, event };
+  }
+
+  /** Events with id > afterId, oldest first, at most `limit` (page on with the last id). */
+  eventsSince(afterId: number, limit = 500): StoredEvent[] {
+    return (this.s.eventsSince.all(afterId, limit) as EventRow[]).map(eventFromRow);
+  }
+
+  /** The newest `limit` events, oldest first. */
+  latestEvents(limit: number): StoredEvent[] {
+    return (this.s.latestEvents.all(limit) as EventRow[]).reverse().map(eventFromRow);
+  }
+
+  /** Id of the newest event ever appended that is still kept (0 when the log is empty). */
+  lastEventId(): number {
+    return this.s.lastEventId.get() as number;
+  }
+
+  /** Drops the oldest events beyond `maxEvents`. Cheap: a range delete on the primary key. */
+  pruneEvents(): number {
+    this.appendsSincePrune = 0;
+    const last = this.lastEventId();
+    if (last <= this.maxEvents) return 0;
+    return this.run('prune the event log', () => this.s.pruneEvents.run(last - this.maxEvents)).changes;
+  }
+
+  /** Runs one SQLite operation, turning its failures into StoreErrors that name what was attempted. */
+  private run<T>(what: string, fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      throw toStoreError(what, err);
+    }
+  }
+}
+
+function describeBackend(b: Pick<Backend, 'id' | 'service' | 'ip' | 'port'>): string {
+  return `${b.port === undefined ? b.ip : `${b.ip}:${b.port}`} (id ${b.id}) of service "${b.service}"`;
+}
+
+function eventFromRow(r: EventRow): StoredEvent {
+  return { id: r.id, at: r.at, event: JSON.parse(r.event) as LbEvent };
+}
+
+/** What each constraint means to an operator. */
+const CONSTRAINT_MEANING: Record<string, string> = {
+  'services.name': 'a service with this name already exists',
+  'services.id': 'a service with this id already exists',
+  'services.vip, services.proto, services.port': 'another service already uses this VIP, protocol and port',
+  'backends.id': 'a backend with this id already exists',
+  "index 'backends_unique_addr'": 'the service already has a backend with this address',
+};
+
+function toStoreError(what: string, err: unknown): StoreError {
+  if (err instanceof StoreError) return err;
+  const code = sqliteCode(err) ?? '';
+  const msg = err instanceof Error ? err.message : String(err);
+  if (code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
+    const cols = msg.replace(/^UNIQUE constraint failed: /, '');
+    return new StoreError('conflict', `${what}: ${CONSTRAINT_MEANING[cols] ?? msg}`, err);
+  }
+  if (code === 'SQLITE_CONSTRAINT_FOREIGNKEY') return new StoreError('not_found', `${what}: no such service`, err);
+  if (code.startsWith('SQLITE_CONSTRAINT') || err instanceof TypeError || err instanceof RangeError) {
+    return new StoreError('invalid', `${what}: ${msg}`, err);
+  }
+  return new StoreError('sqlite', `${what}: ${msg}`, err);
+}
