@@ -155,6 +155,11 @@ export class Writer {
     this.buf[at + 1] = v & 0xff;
   }
 
+  patchU8(at: number, v: number): void {
+    if ((v & 0xff) !== v) throw badInt(v, 8);
+    this.buf[at] = v;
+  }
+
   /** Patch a 32-bit field written earlier (e.g. a length or count). */
   patchU32(at: number, v: number): void {
     this.buf.writeUInt32BE(v >>> 0, at);
