@@ -1,0 +1,205 @@
+// The management server: the JSON API under /api, the live feed at /api/ws, the live view at /.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { existsSync, readFileSync } from 'node:fs';
+import { extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import type { LbControl } from '../../apps/lb/control.js';
+import type { Logger } from '../log.js';
+import { assertBindAllowed, isLoopbackHost, presentedToken, tokenMatches } from './auth.js';
+import { errorResponse, handleApi, HttpError, type ApiResponse } from './routes.js';
+import { LiveHub } from './websocket.js';
+
+export interface ManagementOptions {
+  host: string;
+  port: number;
+  /** Required unless host is loopback; then every API request and WebSocket must present it. */
+  token?: string;
+  control: LbControl;
+  /** Live metrics sample period for the WebSocket feed (default 1000 ms). */
+  metricsIntervalMs?: number;
+  /** Where the live view's files are (default: controller/management/ui of this package). */
+  uiDir?: string;
+  log?: Logger;
+}
+
+export interface ManagementServer {
+  address: { host: string; port: number };
+  close(): Promise<void>;
+}
+
+const MAX_BODY_BYTES = 1024 * 1024;
+const WS_PATH = '/api/ws';
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+};
+
+/** The ui folder next to this file (running from TS) or in the source tree (running from dist/). */
+function defaultUiDir(): string {
+  const candidates = [new URL('./ui/', import.meta.url), new URL('../../../controller/management/ui/', import.meta.url)];
+  for (const c of candidates) {
+    const dir = fileURLToPath(c);
+    if (existsSync(join(dir, 'index.html'))) return dir;
+  }
+  return fileURLToPath(candidates[0]!);
+}
+
+export async function startManagementServer(opts: ManagementOptions): Promise<ManagementServer> {
+  assertBindAllowed(opts.host, opts.token);
+  const { control, token, log } = opts;
+  const uiDir = opts.uiDir ?? defaultUiDir();
+  const hub = new LiveHub(control, {
+    intervalMs: opts.metricsIntervalMs,
+    onError: (err) => log?.warn({ err }, 'live feed: reading the load balancer failed'),
+  });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
+
+  /** Refuses cross-site browser requests and, on an open API, DNS-rebound host names. */
+  const checkOrigin = (req: IncomingMessage): void => {
+    const origin = req.headers.origin;
+    const host = req.headers.host;
+    if (origin && origin !== 'null') {
+      let originHost: string;
+      try {
+        originHost = new URL(origin).host;
+      } catch {
+        throw new HttpError(403, 'bad Origin header');
+      }
+      if (originHost !== host) throw new HttpError(403, `requests from ${origin} are not allowed`);
+    }
+    if (!token && host) {
+      const hostname = new URL(`http://${host}`).hostname;
+      if (!isLoopbackHost(hostname) && hostname !== opts.host) throw new HttpError(403, `host ${hostname} is not allowed`);
+    }
+  };
+
+  const checkToken = (req: IncomingMessage, url: URL): void => {
+    if (token && !tokenMatches(token, presentedToken(req, url))) {
+      throw new HttpError(401, presentedToken(req, url) === undefined ? 'a token is required (Authorization: Bearer <token>)' : 'the token is not valid');
+    }
+  };
+
+  const server = createServer((req, res) => {
+    handleHttp(req, res).catch((err: unknown) => {
+      log?.error({ err }, 'management request failed');
+      if (!res.headersSent) sendJson(res, errorResponse(err));
+      else res.destroy();
+    });
+  });
+
+  async function handleHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const method = req.method ?? 'GET';
+    if (url.pathname === '/api' || url.pathname.startsWith('/api/')) {
+      try {
+        checkOrigin(req);
+        checkToken(req, url);
+        const body = await readJsonBody(req);
+        sendJson(res, handleApi(control, { method, path: url.pathname.slice(4) || '/', query: url.searchParams, body }));
+      } catch (err) {
+        sendJson(res, errorResponse(err));
+      }
+      return;
+    }
+    serveStatic(url.pathname, method, res);
+  }
+
+  function serveStatic(pathname: string, method: string, res: ServerResponse): void {
+    if (method !== 'GET' && method !== 'HEAD') {
+      sendJson(res, { status: 405, body: { error: `${method} is not allowed here` } });
+      return;
+    }
+    const name = pathname === '/' ? 'index.html' : pathname.slice(1);
+    // Flat folder, plain names only: nothing outside uiDir can be named.
+    if (!/^[A-Za-z0-9_-][A-Za-z0-9._-]*$/.test(name) || !existsSync(join(uiDir, name))) {
+      sendJson(res, { status: 404, body: { error: `not found: ${pathname}` } });
+      return;
+    }
+    const data = readFileSync(join(uiDir, name));
+    res.writeHead(200, {
+      'content-type': CONTENT_TYPES[extname(name)] ?? 'application/octet-stream',
+      'content-length': data.length,
+      'cache-control': 'no-cache',
+      'x-content-type-options': 'nosniff',
+      'content-security-policy': "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'",
+    });
+    res.end(method === 'HEAD' ? undefined : data);
+  }
+
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    try {
+      if (url.pathname !== WS_PATH) throw new HttpError(404, `no WebSocket endpoint at ${url.pathname}`);
+      checkOrigin(req);
+      checkToken(req, url);
+    } catch (err) {
+      const { status, body } = errorResponse(err);
+      const text = JSON.stringify(body);
+      socket.end(`HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : 'Not Found'}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => hub.attach(ws));
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException): void => {
+      reject(new Error(`cannot listen for the management API on ${opts.host}:${opts.port}: ${err.code === 'EADDRINUSE' ? 'address already in use' : err.message}`));
+    };
+    server.once('error', onError);
+    server.listen(opts.port, opts.host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+  hub.start();
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : opts.port;
+
+  return {
+    address: { host: opts.host, port },
+    async close() {
+      hub.stop();
+      for (const ws of wss.clients) ws.terminate();
+      wss.close();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}
+
+function sendJson(res: ServerResponse, r: ApiResponse): void {
+  const text = JSON.stringify(r.body);
+  res.writeHead(r.status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+  });
+  res.end(text);
+}
+
+async function readJsonBody(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) throw new HttpError(413, `the request body is larger than ${MAX_BODY_BYTES} bytes`);
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString('utf8').trim();
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new HttpError(400, 'the request body is not valid JSON');
+  }
+}

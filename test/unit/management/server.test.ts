@@ -1,0 +1,152 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { startManagementServer, type ManagementServer } from '../../../controller/management/server.js';
+import type { WsServerMessage } from '../../../controller/management/protocol.js';
+import { MemLb } from '../../helpers/mem-lb.js';
+
+const open: { server: ManagementServer; lb: MemLb }[] = [];
+afterEach(async () => {
+  for (const o of open.splice(0)) {
+    await o.server.close();
+    o.lb.close();
+  }
+});
+
+async function start(opts: { host?: string; token?: string } = {}) {
+  const lb = new MemLb();
+  const server = await startManagementServer({ host: opts.host ?? '127.0.0.1', port: 0, token: opts.token, control: lb, metricsIntervalMs: 100 });
+  open.push({ server, lb });
+  const base = `http://127.0.0.1:${server.address.port}`;
+  return { lb, server, base };
+}
+
+/** Collects a WebSocket's messages; `next(pred)` waits for the first match. */
+function collect(ws: WebSocket) {
+  const seen: WsServerMessage[] = [];
+  const waiters: { pred: (m: WsServerMessage) => boolean; resolve: (m: WsServerMessage) => void }[] = [];
+  ws.on('message', (data) => {
+    const m = JSON.parse(String(data)) as WsServerMessage;
+    seen.push(m);
+    for (const w of waiters.splice(0)) (w.pred(m) ? w.resolve(m) : waiters.push(w));
+  });
+  return {
+    seen,
+    next(pred: (m: WsServerMessage) => boolean, timeoutMs = 3000): Promise<WsServerMessage> {
+      const hit = seen.find(pred);
+      if (hit) return Promise.resolve(hit);
+      return new Promise((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error('timed out waiting for a WebSocket message')), timeoutMs);
+        waiters.push({ pred, resolve: (m) => { clearTimeout(t); resolve(m); } });
+      });
+    },
+  };
+}
+
+function wsStatus(url: string, headers: Record<string, string> = {}): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { headers });
+    ws.on('unexpected-response', (_req, res) => { resolve(res.statusCode ?? 0); ws.terminate(); });
+    ws.on('open', () => { resolve(101); ws.close(); });
+    ws.on('error', (err) => { if (!String(err.message).includes('Unexpected server response')) reject(err); });
+  });
+}
+
+describe('management server', () => {
+  it('serves the JSON API', async () => {
+    const { base, lb } = await start();
+    let r = await fetch(`${base}/api/services`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'web', vip: '10.0.0.100', port: 80, slots: 16 }) });
+    expect(r.status).toBe(201);
+    r = await fetch(`${base}/api/services/web/backends`, { method: 'POST', body: JSON.stringify({ ip: '10.0.0.1', port: 8080, weight: 2 }) });
+    expect(r.status).toBe(201);
+    expect(lb.getService('web').backends[0]).toMatchObject({ key: '10.0.0.1:8080', weight: 2, slots: 16 });
+    r = await fetch(`${base}/api/status`);
+    expect(await r.json()).toMatchObject({ services: [{ name: 'web', backends: 1 }] });
+  });
+
+  it('answers bad requests with one JSON error line', async () => {
+    const { base, lb } = await start();
+    let r = await fetch(`${base}/api/services`, { method: 'POST', body: '{nope' });
+    expect(r.status).toBe(400);
+    expect(await r.json()).toEqual({ error: 'the request body is not valid JSON' });
+    r = await fetch(`${base}/api/bogus`);
+    expect(r.status).toBe(404);
+    r = await fetch(`${base}/api/services/missing/backends`, { method: 'POST', body: JSON.stringify({ ip: '10.0.0.1' }) });
+    expect(r.status).toBe(404);
+    expect(await r.json()).toEqual({ error: 'no service named missing' });
+    expect(lb.listServices()).toEqual([]);
+  });
+
+  it('refuses cross-site browser requests', async () => {
+    const { base, lb } = await start();
+    const r = await fetch(`${base}/api/services`, { method: 'POST', headers: { origin: 'http://evil.example' }, body: JSON.stringify({ name: 'web', vip: '10.0.0.100', port: 80 }) });
+    expect(r.status).toBe(403);
+    expect(lb.listServices()).toEqual([]);
+  });
+
+  it('serves the live view', async () => {
+    const { base } = await start();
+    const r = await fetch(`${base}/`);
+    expect(r.status).toBe(200);
+    expect(r.headers.get('content-type')).toMatch(/text\/html/);
+    expect(await r.text()).toMatch(/Holdfast/);
+    expect((await fetch(`${base}/app.js`)).status).toBe(200);
+    expect((await fetch(`${base}/..%2Fserver.ts`)).status).toBe(404);
+  });
+
+  it('streams a snapshot, events, state and metrics over the WebSocket', async () => {
+    const { base, lb } = await start();
+    lb.addService({ name: 'web', vip: '10.0.0.100', port: 80, slots: 8 });
+    const ws = new WebSocket(`${base.replace('http', 'ws')}/api/ws`);
+    const feed = collect(ws);
+    const snap = await feed.next((m) => m.type === 'snapshot');
+    expect(snap.type === 'snapshot' && snap.services.map((s) => s.name)).toEqual(['web']);
+    expect(snap.type === 'snapshot' && snap.recentEvents.map((e) => e.event.type)).toEqual(['service_added']);
+
+    lb.addBackend('web', { ip: '10.0.0.1', port: 8080, weight: 1 });
+    const ev = await feed.next((m) => m.type === 'event');
+    expect(ev.type === 'event' && ev.event.event).toEqual({ type: 'backend_added', service: 'web', backend: '10.0.0.1:8080' });
+    const st = await feed.next((m) => m.type === 'state' && m.services[0]!.backends.length === 1);
+    expect(st.type === 'state' && st.services[0]!.slotOwners.every((o) => o === '10.0.0.1:8080')).toBe(true);
+
+    lb.addTraffic('web', '10.0.0.1:8080', 50, 5000);
+    const m = await feed.next((x) => x.type === 'metrics' && x.sample.backends.some((b) => b.packetsPerSec > 0));
+    expect(m.type === 'metrics' && m.sample.backends[0]!.packets).toBe(50);
+    ws.close();
+
+    // A reconnecting client gets a fresh snapshot with the current state.
+    const ws2 = new WebSocket(`${base.replace('http', 'ws')}/api/ws`);
+    const snap2 = await collect(ws2).next((x) => x.type === 'snapshot');
+    expect(snap2.type === 'snapshot' && snap2.services[0]!.backends.length).toBe(1);
+    expect(snap2.type === 'snapshot' && snap2.metricsHistory.length).toBeGreaterThan(0);
+    ws2.close();
+  });
+});
+
+describe('management auth', () => {
+  it('refuses a non-loopback bind without a token', async () => {
+    await expect(startManagementServer({ host: '0.0.0.0', port: 0, control: new MemLb() })).rejects.toThrow(/set a token/);
+    await expect(startManagementServer({ host: '::', port: 0, control: new MemLb() })).rejects.toThrow(/set a token/);
+  });
+
+  it('with a token, refuses HTTP and WebSocket requests without it', async () => {
+    const { base, server, lb } = await start({ host: '0.0.0.0', token: 's3cret' });
+    const ws = `ws://127.0.0.1:${server.address.port}/api/ws`;
+    let r = await fetch(`${base}/api/status`);
+    expect(r.status).toBe(401);
+    expect(await r.json()).toEqual({ error: 'a token is required (Authorization: Bearer <token>)' });
+    r = await fetch(`${base}/api/services`, { method: 'POST', headers: { authorization: 'Bearer wrong' }, body: JSON.stringify({ name: 'web', vip: '10.0.0.100', port: 80 }) });
+    expect(r.status).toBe(401);
+    expect(lb.listServices()).toEqual([]);
+    r = await fetch(`${base}/api/status`, { headers: { authorization: 'Bearer s3cret' } });
+    expect(r.status).toBe(200);
+
+    expect(await wsStatus(ws)).toBe(401);
+    expect(await wsStatus(`${ws}?token=wrong`)).toBe(401);
+    expect(await wsStatus(ws, { authorization: 'Bearer wrong' })).toBe(401);
+    expect(await wsStatus(`${ws}?token=s3cret`)).toBe(101);
+    expect(await wsStatus(ws, { authorization: 'Bearer s3cret' })).toBe(101);
+
+    // The page itself loads without a token (it asks for one).
+    expect((await fetch(`${base}/`)).status).toBe(200);
+  });
+});
