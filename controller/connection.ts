@@ -1,0 +1,534 @@
+// One switch connection: framing, handshake, keepalive, request/reply, transactions, and the
+// bounded send queue. It implements SwitchHandle; the Controller owns the set of connections.
+import type { Socket } from 'node:net';
+import { Writer } from '../openflow/buf.js';
+import { decodeMessage, encodeMessage, writeMessage } from '../openflow/messages.js';
+import { OfFramer } from '../openflow/framing.js';
+import {
+  OFPBF, OFPCML_NO_BUFFER, type GroupType, type MessageOf, type MultipartReplyBody, type MultipartRequestBody,
+  type OfDecodeError, type OfMessage, type Port, type WireVersion,
+} from '../openflow/types.js';
+import { dpidToHex, type OfMessageInput, type SwitchCapabilities, type SwitchHandle } from './app.js';
+import { OfBackpressureError, OfDisconnectedError, OfProtocolError, OfRequestError } from './errors.js';
+import {
+  encodeRawError, negotiateVersion, OFPBRC_BAD_LEN, OFPBRC_BAD_TYPE, OFPBRC_BAD_VERSION, OFPET_BAD_REQUEST,
+  OFPET_HELLO_FAILED, OFPHFC_INCOMPATIBLE, SUPPORTED_VERSIONS, versionName,
+} from './hello.js';
+import type { Logger } from './log.js';
+import { RequestTracker, XidAllocator } from './requests.js';
+
+export interface ConnectionOptions {
+  echoIntervalMs: number;
+  echoTimeoutMs: number;
+  requestTimeoutMs: number;
+  handshakeTimeoutMs: number;
+  /** Soft bound on bytes queued towards the switch: over it, send() drops and reports false. */
+  maxQueueBytes: number;
+  /** Bound on bytes held for one incoming message. */
+  maxMessageBytes: number;
+  /** Malformed messages tolerated (each answered with OFPT_ERROR) before disconnecting. */
+  maxMalformed: number;
+}
+
+export interface ConnectionEvents {
+  ready(conn: SwitchConnection): void;
+  closed(conn: SwitchConnection, reason: string): void;
+  /** An async message for apps (packet_in, flow_removed, port_status, unsolicited error). */
+  message(conn: SwitchConnection, msg: OfMessage): void;
+}
+
+export interface ConnectionStats {
+  rxMessages: number;
+  txMessages: number;
+  malformed: number;
+  echoRequestsSent: number;
+  echoRepliesReceived: number;
+  echoRequestsAnswered: number;
+  lastEchoRttMs: number | null;
+  droppedSends: number;
+}
+
+type State = 'hello' | 'handshake' | 'ready' | 'closed';
+
+const OFPGT_NAMES: GroupType[] = ['all', 'select', 'indirect', 'ff'];
+/** Hard bound = this × soft bound: a switch that lets even our control replies pile up is not reading. */
+const HARD_QUEUE_FACTOR = 4;
+
+function emptyCapabilities(): SwitchCapabilities {
+  return { bundles: false, groupTypes: [], groupFeatures: null, normalPort: false, nTables: 0, nBuffers: 0, features: 0, desc: null };
+}
+
+export class SwitchConnection implements SwitchHandle {
+  private state: State = 'hello';
+  private readonly framer: OfFramer;
+  private readonly tracker = new RequestTracker();
+  private readonly xids = new XidAllocator(1);
+  private corked = false;
+  private lastRx = Date.now();
+  private echoOutstanding = false;
+  private keepaliveTimer: NodeJS.Timeout | undefined;
+  private handshakeTimer: NodeJS.Timeout | undefined;
+  private nextBundleId = 1;
+  private closeReason = '';
+  private _version: WireVersion = 6;
+  private _dpid = 0n;
+  private _dpidHex = '';
+  private readonly _ports = new Map<number, Port>();
+  private _capabilities: SwitchCapabilities = emptyCapabilities();
+  private _connectedAt = new Date();
+  private readonly drainWaiters: (() => void)[] = [];
+  private readonly scratch = new Writer(4096);
+  readonly stats: ConnectionStats = {
+    rxMessages: 0, txMessages: 0, malformed: 0, echoRequestsSent: 0, echoRepliesReceived: 0,
+    echoRequestsAnswered: 0, lastEchoRttMs: null, droppedSends: 0,
+  };
+  readonly remote: string;
+  readonly log: Logger;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly opts: ConnectionOptions,
+    private readonly events: ConnectionEvents,
+    log: Logger,
+  ) {
+    this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    this.log = log.child({ remote: this.remote });
+    this.framer = new OfFramer({ maxBuffered: opts.maxMessageBytes });
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (err) => this.close(`socket error: ${err.message}`));
+    socket.on('close', () => this.close(this.closeReason || 'connection closed by switch'));
+    socket.on('drain', () => this.wakeDrainWaiters());
+    this.handshakeTimer = setTimeout(() => this.close(`handshake not done within ${opts.handshakeTimeoutMs} ms`), opts.handshakeTimeoutMs);
+    this.handshakeTimer.unref();
+    this.writeRaw(encodeMessage({ type: 'hello', version: 6, xid: this.xids.next(), versions: [...SUPPORTED_VERSIONS] }));
+  }
+
+  // ---- SwitchHandle ------------------------------------------------------------------------
+
+  get dpid(): bigint { return this._dpid; }
+  get dpidHex(): string { return this._dpidHex; }
+  get version(): WireVersion { return this._version; }
+  get ports(): ReadonlyMap<number, Port> { return this._ports; }
+  get capabilities(): SwitchCapabilities { return this._capabilities; }
+  get connectedAt(): Date { return this._connectedAt; }
+  get connected(): boolean { return this.state === 'ready'; }
+  get isClosed(): boolean { return this.state === 'closed'; }
+
+  queueDepth(): number {
+    return this.socket.writableLength;
+  }
+
+  send(msg: OfMessageInput): boolean {
+    if (!this.canQueue()) return false;
+    this.writeRaw(this.encode(msg, msg.xid ?? this.xids.next()));
+    return true;
+  }
+
+  sendBatch(msgs: readonly OfMessageInput[]): boolean {
+    if (!this.canQueue()) return false;
+    // Encode every message into one scratch writer, then copy once: one buffer, one write.
+    const w = this.scratch;
+    w.reset();
+    const version = this._version;
+    for (let i = 0; i < msgs.length; i++) {
+      const m = msgs[i];
+      writeMessage(w, { ...m, version, xid: m.xid ?? this.xids.next() } as OfMessage);
+    }
+    this.writeRaw(Buffer.from(w.finish()), msgs.length);
+    return true;
+  }
+
+  async request(msg: OfMessageInput, timeoutMs = this.opts.requestTimeoutMs): Promise<OfMessage> {
+    const xid = msg.xid ?? this.xids.next();
+    const buf = this.encode(msg, xid);
+    await this.drain();
+    const reply = this.tracker.expectReply(xid, msg.type, timeoutMs);
+    this.writeRaw(buf);
+    return reply;
+  }
+
+  async multipart(body: MultipartRequestBody, timeoutMs = this.opts.requestTimeoutMs): Promise<MultipartReplyBody[]> {
+    const xid = this.xids.next();
+    const buf = this.encode({ type: 'multipart_request', flags: 0, body }, xid);
+    await this.drain();
+    const parts = this.tracker.expectMultipart(xid, 'multipart_request', timeoutMs);
+    this.writeRaw(buf);
+    return parts;
+  }
+
+  async barrier(timeoutMs = this.opts.requestTimeoutMs): Promise<void> {
+    const reply = await this.request({ type: 'barrier_request' }, timeoutMs);
+    if (reply.type !== 'barrier_reply') throw new OfProtocolError(`barrier answered with ${reply.type}`);
+  }
+
+  async transaction(msgs: readonly OfMessageInput[], timeoutMs = this.opts.requestTimeoutMs): Promise<void> {
+    if (msgs.length === 0) return;
+    if (this._capabilities.bundles) {
+      try {
+        await this.bundleTransaction(msgs, timeoutMs);
+        return;
+      } catch (err) {
+        if (!(err instanceof BundleRefused)) throw err;
+        this.log.warn({ dpid: this._dpidHex, err: err.cause }, 'switch refused a bundle open; using ordered messages + barrier');
+        this._capabilities = { ...this._capabilities, bundles: false };
+      }
+    }
+    await this.orderedTransaction(msgs, timeoutMs);
+  }
+
+  drain(): Promise<void> {
+    if (this.state === 'closed') return Promise.reject(new OfDisconnectedError(this.closeReason));
+    if (this.socket.writableLength <= this.opts.maxQueueBytes) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.drainWaiters.push(() => (this.state === 'closed' ? reject(new OfDisconnectedError(this.closeReason)) : resolve()));
+    });
+  }
+
+  close(reason = 'closed by controller'): void {
+    this.shutdown(reason, false);
+  }
+
+  // ---- transactions ------------------------------------------------------------------------
+
+  private async bundleTransaction(msgs: readonly OfMessageInput[], timeoutMs: number): Promise<void> {
+    const bundleId = this.nextBundleId++ >>> 0;
+    const flags = OFPBF.ATOMIC | OFPBF.ORDERED;
+    try {
+      const open = await this.request({ type: 'bundle_control', bundleId, controlType: 'open_request', flags }, timeoutMs);
+      if (open.type !== 'bundle_control' || open.controlType !== 'open_reply') {
+        throw new OfProtocolError(`bundle open answered with ${open.type}`);
+      }
+    } catch (err) {
+      if (err instanceof OfRequestError && isUnsupported(err)) throw new BundleRefused(err);
+      throw err;
+    }
+    const errors: OfRequestError[] = [];
+    const xids: number[] = [];
+    try {
+      await this.writeChunked(msgs.length, (i) => {
+        const xid = this.xids.next();
+        xids.push(xid);
+        this.tracker.watch(xid, msgs[i].type, (e) => errors.push(e));
+        const inner = { ...msgs[i], version: this._version, xid } as OfMessage;
+        return encodeMessage({ type: 'bundle_add_message', version: this._version, xid, bundleId, flags, message: inner });
+      });
+      await this.request({ type: 'bundle_control', bundleId, controlType: 'commit_request', flags }, timeoutMs);
+    } catch (err) {
+      // The switch reports the offending message's own error before the commit's BUNDLE_FAILED.
+      if (errors.length > 0) throw errors[0];
+      throw err;
+    } finally {
+      for (const x of xids) this.tracker.release(x);
+    }
+    if (errors.length > 0) throw errors[0];
+  }
+
+  private async orderedTransaction(msgs: readonly OfMessageInput[], timeoutMs: number): Promise<void> {
+    const errors: OfRequestError[] = [];
+    const xids: number[] = [];
+    try {
+      await this.writeChunked(msgs.length, (i) => {
+        const xid = msgs[i].xid ?? this.xids.next();
+        xids.push(xid);
+        this.tracker.watch(xid, msgs[i].type, (e) => errors.push(e));
+        return this.encode(msgs[i], xid);
+      });
+      // Replies are ordered: once the barrier is answered, every error for the batch has arrived.
+      await this.barrier(timeoutMs);
+    } finally {
+      for (const x of xids) this.tracker.release(x);
+    }
+    if (errors.length > 0) throw errors[0];
+  }
+
+  /** Encode and write n messages in ~64 KiB writes, waiting for the queue to drain when over its bound. */
+  private async writeChunked(n: number, encodeAt: (i: number) => Buffer): Promise<void> {
+    let bufs: Buffer[] = [];
+    let size = 0;
+    for (let i = 0; i < n; i++) {
+      const b = encodeAt(i);
+      bufs.push(b);
+      size += b.length;
+      if (size >= 65536 || i === n - 1) {
+        await this.drain();
+        this.writeRaw(bufs.length === 1 ? bufs[0] : Buffer.concat(bufs, size), bufs.length);
+        bufs = [];
+        size = 0;
+      }
+    }
+  }
+
+  // ---- writing -----------------------------------------------------------------------------
+
+  private encode(msg: OfMessageInput, xid: number): Buffer {
+    return encodeMessage({ ...msg, version: this._version, xid } as OfMessage);
+  }
+
+  private canQueue(): boolean {
+    if (this.state !== 'ready' && this.state !== 'handshake') return false;
+    if (this.socket.writableLength > this.opts.maxQueueBytes) {
+      this.stats.droppedSends++;
+      return false;
+    }
+    return true;
+  }
+
+  /** Writes are corked for the rest of the tick, so a burst of sends becomes one syscall. */
+  private writeRaw(buf: Buffer, count = 1): void {
+    if (this.state === 'closed' || this.socket.destroyed) return;
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        if (!this.socket.destroyed) this.socket.uncork();
+      });
+    }
+    this.stats.txMessages += count;
+    this.socket.write(buf);
+  }
+
+  /** For replies the runtime owes the switch (echo, errors): a switch that lets them pile up is dropped. */
+  private writeControl(buf: Buffer): void {
+    if (this.socket.writableLength > this.opts.maxQueueBytes * HARD_QUEUE_FACTOR) {
+      this.close(`switch is not reading (${this.socket.writableLength} bytes queued)`);
+      return;
+    }
+    this.writeRaw(buf);
+  }
+
+  private wakeDrainWaiters(): void {
+    if (this.state !== 'closed' && this.socket.writableLength > this.opts.maxQueueBytes) return;
+    const ws = this.drainWaiters.splice(0);
+    for (const w of ws) w();
+  }
+
+  // ---- reading -----------------------------------------------------------------------------
+
+  private onData(chunk: Buffer): void {
+    if (this.state === 'closed') return;
+    this.lastRx = Date.now();
+    const events = this.framer.push(chunk);
+    for (let i = 0; i < events.length; i++) {
+      if (this.isClosed) return; // a frame may have closed the connection
+      const ev = events[i];
+      if (ev.ok) this.onFrame(ev.frame);
+      else this.onStreamBroken(ev.error);
+    }
+  }
+
+  /** The framer cannot resync after a lying length: answer if we can, then drop the switch. */
+  private onStreamBroken(err: OfDecodeError): void {
+    this.stats.malformed++;
+    this.log.warn({ dpid: this._dpidHex || undefined, kind: err.kind, detail: err.message }, 'unframeable input from switch; disconnecting');
+    if (err.xid !== undefined) {
+      this.writeRaw(encodeRawError(this.errorVersion(err.version), err.xid, OFPET_BAD_REQUEST, OFPBRC_BAD_LEN, Buffer.alloc(0)));
+    }
+    this.closeAfterFlush(`malformed stream: ${err.message}`);
+  }
+
+  private onFrame(frame: Buffer): void {
+    this.stats.rxMessages++;
+    if (this.state === 'hello') {
+      this.onHello(frame);
+      return;
+    }
+    if (frame[0] !== this._version) {
+      this.malformed(frame, OFPBRC_BAD_VERSION, `message version ${frame[0]} after negotiating ${this._version}`);
+      return;
+    }
+    const res = decodeMessage(frame);
+    if (!res.ok) {
+      const code = res.error.kind === 'bad_value' ? OFPBRC_BAD_TYPE : OFPBRC_BAD_LEN;
+      this.malformed(frame, code, `${res.error.kind}: ${res.error.message}`);
+      return;
+    }
+    this.onMessage(res.value);
+  }
+
+  private malformed(frame: Buffer, code: number, detail: string): void {
+    this.stats.malformed++;
+    this.log.warn({ dpid: this._dpidHex || undefined, type: frame[1], detail }, 'malformed message from switch');
+    this.writeControl(encodeRawError(this.errorVersion(frame[0]), frame.readUInt32BE(4), OFPET_BAD_REQUEST, code, frame));
+    if (this.stats.malformed > this.opts.maxMalformed) {
+      this.closeAfterFlush(`more than ${this.opts.maxMalformed} malformed messages`);
+    }
+  }
+
+  private errorVersion(theirs: number | undefined): number {
+    return this.state === 'hello' ? (theirs ?? 6) : this._version;
+  }
+
+  private onHello(frame: Buffer): void {
+    if (frame[1] !== 0) {
+      this.malformed(frame, OFPBRC_BAD_TYPE, `expected HELLO first, got type ${frame[1]}`);
+      this.closeAfterFlush('switch did not start with HELLO');
+      return;
+    }
+    const n = negotiateVersion(frame);
+    if (!n.ok) {
+      this.log.warn({ remote: this.remote, switchVersion: versionName(frame[0]) }, `incompatible OpenFlow version: ${n.reason}; disconnecting`);
+      const text = Buffer.from(`incompatible: ${n.reason}`);
+      this.writeRaw(encodeRawError(Math.min(frame[0], 6), frame.readUInt32BE(4), OFPET_HELLO_FAILED, OFPHFC_INCOMPATIBLE, text));
+      this.closeAfterFlush(`incompatible version (${n.reason})`);
+      return;
+    }
+    this._version = n.version;
+    this.state = 'handshake';
+    this.startKeepalive();
+    this.handshake().catch((err: Error) => this.close(`handshake failed: ${err.message}`));
+  }
+
+  private async handshake(): Promise<void> {
+    const features = await this.request({ type: 'features_request' });
+    if (features.type !== 'features_reply') throw new OfProtocolError(`features_request answered with ${features.type}`);
+    this._dpid = features.datapathId;
+    this._dpidHex = dpidToHex(features.datapathId);
+    this.send({ type: 'set_config', flags: 0, missSendLen: OFPCML_NO_BUFFER });
+    const [portParts, descParts, groupFeatures, bundles] = await Promise.all([
+      this.multipart({ kind: 'port_desc' }),
+      this.multipart({ kind: 'desc' }).catch(() => [] as MultipartReplyBody[]),
+      this.multipart({ kind: 'group_features' }).catch(() => [] as MultipartReplyBody[]),
+      this.probeBundles(),
+    ]);
+    for (const p of portParts) if (p.kind === 'port_desc') for (const port of p.ports) this._ports.set(port.portNo, port);
+    const desc = descParts.find((p) => p.kind === 'desc')?.desc ?? null;
+    const gf = groupFeatures.find((p) => p.kind === 'group_features')?.features ?? null;
+    this._capabilities = {
+      bundles,
+      groupTypes: gf ? OFPGT_NAMES.filter((_, i) => gf.types & (1 << i)) : [],
+      groupFeatures: gf,
+      normalPort: desc !== null && isOpenVswitch(desc.mfrDesc, desc.swDesc),
+      nTables: features.nTables,
+      nBuffers: features.nBuffers,
+      features: features.capabilities,
+      desc,
+    };
+    await this.barrier();
+    if (this.isClosed) return;
+    clearTimeout(this.handshakeTimer);
+    this._connectedAt = new Date();
+    this.state = 'ready';
+    this.log.info({ dpid: this._dpidHex, version: versionName(this._version), ports: this._ports.size, bundles }, 'switch connected');
+    this.events.ready(this);
+  }
+
+  /** A bundle open then discard: the only reliable way to learn whether the switch does bundles. */
+  private async probeBundles(): Promise<boolean> {
+    const bundleId = 0xfffffff0;
+    try {
+      const r = await this.request({ type: 'bundle_control', bundleId, controlType: 'open_request', flags: OFPBF.ATOMIC });
+      if (r.type !== 'bundle_control') return false;
+      await this.request({ type: 'bundle_control', bundleId, controlType: 'discard_request', flags: OFPBF.ATOMIC });
+      return true;
+    } catch (err) {
+      if (err instanceof OfDisconnectedError) throw err;
+      this.log.debug({ err: (err as Error).message }, 'bundle probe failed; no bundles');
+      return false;
+    }
+  }
+
+  private onMessage(msg: OfMessage): void {
+    if (msg.type === 'echo_request') {
+      this.stats.echoRequestsAnswered++;
+      this.writeControl(encodeMessage({ type: 'echo_reply', version: this._version, xid: msg.xid, data: msg.data }));
+      return;
+    }
+    if (this.tracker.handle(msg)) return;
+    switch (msg.type) {
+      case 'port_status':
+        if (msg.reason === 'delete') this._ports.delete(msg.port.portNo);
+        else this._ports.set(msg.port.portNo, msg.port);
+        if (this.state === 'ready') this.events.message(this, msg);
+        return;
+      case 'packet_in':
+      case 'flow_removed':
+      case 'error':
+        if (this.state === 'ready') this.events.message(this, msg);
+        else this.log.debug({ type: msg.type }, 'async message before handshake completed; ignored');
+        return;
+      case 'hello':
+      case 'echo_reply':
+      case 'barrier_reply':
+        return;
+      default:
+        this.log.debug({ type: msg.type, xid: msg.xid }, 'unsolicited message ignored');
+    }
+  }
+
+  // ---- keepalive ---------------------------------------------------------------------------
+
+  private startKeepalive(): void {
+    const tick = Math.max(10, Math.min(this.opts.echoIntervalMs, this.opts.echoTimeoutMs) / 2);
+    this.keepaliveTimer = setInterval(() => this.keepalive(), tick);
+    this.keepaliveTimer.unref();
+  }
+
+  private keepalive(): void {
+    const quiet = Date.now() - this.lastRx;
+    if (quiet >= this.opts.echoTimeoutMs) {
+      this.close(`no message for ${quiet} ms (echo timeout ${this.opts.echoTimeoutMs} ms)`);
+      return;
+    }
+    if (quiet < this.opts.echoIntervalMs || this.echoOutstanding) return;
+    this.echoOutstanding = true;
+    this.stats.echoRequestsSent++;
+    const sent = performance.now();
+    const xid = this.xids.next();
+    this.tracker.expectReply(xid, 'echo_request', this.opts.echoTimeoutMs).then(
+      () => {
+        this.echoOutstanding = false;
+        this.stats.echoRepliesReceived++;
+        this.stats.lastEchoRttMs = performance.now() - sent;
+      },
+      (err: Error) => {
+        this.echoOutstanding = false;
+        if (!(err instanceof OfDisconnectedError)) this.close(`echo request unanswered: ${err.message}`);
+      },
+    );
+    this.writeControl(encodeMessage({ type: 'echo_request', version: this._version, xid, data: Buffer.alloc(0) }));
+  }
+
+  private closeAfterFlush(reason: string): void {
+    this.shutdown(reason, true);
+  }
+
+  /** flush: let what we just queued (an error) reach the switch, but never wait long for a hostile peer. */
+  private shutdown(reason: string, flush: boolean): void {
+    if (this.state === 'closed') return;
+    const wasReady = this.state === 'ready';
+    this.state = 'closed';
+    this.closeReason = reason;
+    clearTimeout(this.handshakeTimer);
+    clearInterval(this.keepaliveTimer);
+    this.tracker.failAll(new OfDisconnectedError(reason));
+    this.wakeDrainWaiters();
+    if (flush && !this.socket.destroyed) {
+      this.socket.end();
+      setTimeout(() => this.socket.destroy(), 200).unref();
+    } else if (!this.socket.destroyed) {
+      this.socket.destroy();
+    }
+    if (wasReady) this.log.info({ dpid: this._dpidHex, reason }, 'switch disconnected');
+    else this.log.debug({ reason }, 'connection closed before handshake completed');
+    this.events.closed(this, reason);
+  }
+}
+
+class BundleRefused extends Error {
+  constructor(override readonly cause: OfRequestError) {
+    super(`bundle open refused: ${cause.message}`);
+  }
+}
+
+/** Errors meaning "this switch does not do bundles" rather than "this bundle is wrong". */
+function isUnsupported(err: OfRequestError): boolean {
+  return err.errType === 'bad_request' || err.errType === 'bundle_failed' && err.codeName === 'bad_type';
+}
+
+export function isOpenVswitch(mfr: string, sw: string): boolean {
+  return /nicira|open ?v ?switch/i.test(mfr) || /open ?v ?switch/i.test(sw);
+}
+
+export type { MessageOf };
