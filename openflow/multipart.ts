@@ -2,14 +2,14 @@
 // 1.3 layouts are exact. 1.4 changed port desc and port stats (properties), 1.5 changed group desc
 // (bucket list length + properties) and the flow/aggregate replies (OXS stats): the ones modelled
 // here are decoded, the rest stay `raw` so nothing is lost or misread.
-import { formatMac, writeMac } from './addr.js';
 import { CodecError, Reader, Writer } from './buf.js';
 import { readBuckets, writeBuckets } from './buckets.js';
 import { readInstructions, writeInstructions } from './instructions.js';
 import { readMatch, writeMatch } from './oxm.js';
+import { readFixedString, readPort, writeFixedString, writePort } from './port.js';
 import type {
   FlowStats, FlowStatsRequestBody, GroupDesc, GroupFeatures, GroupStats, GroupType,
-  MultipartReplyBody, MultipartRequestBody, Port, PortStats, SwitchDesc, TableStats, WireVersion,
+  MultipartReplyBody, MultipartRequestBody, PortStats, SwitchDesc, TableStats, WireVersion,
 } from './types.js';
 import { OFPG, OFPP } from './types.js';
 
@@ -34,26 +34,6 @@ function groupTypeCode(t: GroupType): number {
 
 // ---------------------------------------------------------------------------------------------
 // Small field helpers
-
-/** A fixed-size NUL-padded string field (DESC_STR_LEN, OFP_MAX_PORT_NAME_LEN...). */
-function readFixedString(r: Reader, size: number): string {
-  const b = r.bytes(size);
-  const nul = b.indexOf(0);
-  return b.toString('latin1', 0, nul < 0 ? size : nul);
-}
-
-/** Writes at most size-1 bytes so the field stays NUL-terminated, as the spec requires. */
-function writeFixedString(w: Writer, s: string, size: number): void {
-  const b = Buffer.from(s, 'latin1').subarray(0, size - 1);
-  w.bytes(b);
-  w.zeros(size - b.length);
-}
-
-function readMac(r: Reader): string {
-  const at = r.offset;
-  r.skip(6);
-  return formatMac(r.buf, at);
-}
 
 /**
  * Reads a list of variable-length records that each start with a u16 length covering the record.
@@ -187,7 +167,6 @@ export function writeMultipartRequestBody(w: Writer, body: MultipartRequestBody,
 
 const DESC_STR_LEN = 256;
 const SERIAL_NUM_LEN = 32;
-const PORT_NAME_LEN = 16;
 
 function readDesc(r: Reader): SwitchDesc {
   const desc: SwitchDesc = {
@@ -291,6 +270,7 @@ function writePortStats13(w: Writer, s: PortStats): void {
   w.u32(s.durationNsec);
 }
 
+/** OFPPSPT14_ETHERNET: the port stats property with the Ethernet error counters. */
 const OFPPSPT14_ETHERNET = 0;
 
 /** ofp14_port_stats: 80 fixed bytes + properties; the Ethernet property carries the error counters. */
@@ -443,69 +423,6 @@ function writeGroupFeatures(w: Writer, f: GroupFeatures): void {
   for (const v of f.actions) w.u32(v);
 }
 
-/** ofp_port (1.3): 64 bytes. */
-function readPort13(r: Reader): Port {
-  const portNo = r.u32();
-  r.skip(4);
-  const hwAddr = readMac(r);
-  r.skip(2);
-  const name = readFixedString(r, PORT_NAME_LEN);
-  return {
-    portNo, hwAddr, name, config: r.u32(), state: r.u32(), curr: r.u32(), advertised: r.u32(),
-    supported: r.u32(), peer: r.u32(), currSpeed: r.u32(), maxSpeed: r.u32(),
-  };
-}
-
-function writePort13(w: Writer, p: Port): void {
-  w.u32(p.portNo);
-  w.zeros(4);
-  writeMac(w, p.hwAddr);
-  w.zeros(2);
-  writeFixedString(w, p.name, PORT_NAME_LEN);
-  for (const v of [p.config, p.state, p.curr, p.advertised, p.supported, p.peer, p.currSpeed, p.maxSpeed]) w.u32(v);
-}
-
-const OFPPDPT14_ETHERNET = 0;
-
-/** ofp14_port: 40 fixed bytes + properties; the Ethernet property carries the speed fields. */
-function readPort14(r: Reader): Port {
-  const portNo = r.u32();
-  r.skip(4); // length + pad
-  const hwAddr = readMac(r);
-  r.skip(2);
-  const name = readFixedString(r, PORT_NAME_LEN);
-  const p: Port = {
-    portNo, hwAddr, name, config: r.u32(), state: r.u32(),
-    curr: 0, advertised: 0, supported: 0, peer: 0, currSpeed: 0, maxSpeed: 0,
-  };
-  readProperties(r, (type, b) => {
-    if (type !== OFPPDPT14_ETHERNET) return;
-    b.skip(4);
-    p.curr = b.u32();
-    p.advertised = b.u32();
-    p.supported = b.u32();
-    p.peer = b.u32();
-    p.currSpeed = b.u32();
-    p.maxSpeed = b.u32();
-  });
-  return p;
-}
-
-function writePort14(w: Writer, p: Port): void {
-  w.u32(p.portNo);
-  w.u16(72);
-  w.zeros(2);
-  writeMac(w, p.hwAddr);
-  w.zeros(2);
-  writeFixedString(w, p.name, PORT_NAME_LEN);
-  w.u32(p.config);
-  w.u32(p.state);
-  w.u16(OFPPDPT14_ETHERNET);
-  w.u16(32);
-  w.zeros(4);
-  for (const v of [p.curr, p.advertised, p.supported, p.peer, p.currSpeed, p.maxSpeed]) w.u32(v);
-}
-
 // ---------------------------------------------------------------------------------------------
 // Replies
 
@@ -550,8 +467,8 @@ export function readMultipartReplyBody(r: Reader, mpType: number, version: WireV
       return {
         kind: 'port_desc',
         ports: version >= 5
-          ? readRecords(r, 40, 'port desc', 4, readPort14)
-          : readFixed(r, 64, 'port desc', readPort13),
+          ? readRecords(r, 40, 'port desc', 4, (rec) => readPort(rec, version))
+          : readFixed(r, 64, 'port desc', (rec) => readPort(rec, version)),
       };
   }
   r.offset = start;
@@ -594,7 +511,7 @@ export function writeMultipartReplyBody(w: Writer, body: MultipartReplyBody, ver
       writeGroupFeatures(w, body.features);
       return OFPMP.GROUP_FEATURES;
     case 'port_desc':
-      for (const p of body.ports) (version >= 5 ? writePort14 : writePort13)(w, p);
+      for (const p of body.ports) writePort(w, p, version);
       return OFPMP.PORT_DESC;
     case 'raw':
       w.bytes(body.body);

@@ -204,11 +204,11 @@ describe('multipart reply bodies', () => {
     expect(readMultipartReplyBody(new Reader(body), 0x1234, 4)).toEqual({ kind: 'raw', mpType: 0x1234, body });
   });
 
-  it('truncates over-long strings so they stay NUL-terminated', () => {
-    const long = 'x'.repeat(300);
-    const back = roundTripRep({ kind: 'desc', desc: { mfrDesc: long, hwDesc: '', swDesc: '', serialNum: long, dpDesc: '' } }, 4);
-    expect(back.kind === 'desc' && back.desc.mfrDesc.length).toBe(255);
-    expect(back.kind === 'desc' && back.desc.serialNum.length).toBe(31);
+  it('rejects strings that do not fit their fixed field (NUL terminator included)', () => {
+    const desc = { mfrDesc: 'x'.repeat(256), hwDesc: '', swDesc: '', serialNum: '', dpDesc: '' };
+    expect(codecErrorOf(() => writeRep({ kind: 'desc', desc }, 4)).kind).toBe('bad_value');
+    const fits = roundTripRep({ kind: 'desc', desc: { ...desc, mfrDesc: 'x'.repeat(255), serialNum: 'y'.repeat(31) } }, 4);
+    expect(fits.kind === 'desc' && [fits.desc.mfrDesc.length, fits.desc.serialNum.length]).toEqual([255, 31]);
   });
 
   it('rejects flow stats records whose length lies', () => {
@@ -236,13 +236,14 @@ describe('multipart reply bodies', () => {
     expect(codecErrorOf(() => readMultipartReplyBody(new Reader(bytes), OFPMP.GROUP_DESC, 4)).kind).toBe('bad_value');
   });
 
-  it('reads the 1.4 port Ethernet property and skips unknown properties', () => {
+  it('reads the 1.4 port Ethernet property and keeps unknown properties', () => {
     const { bytes } = writeRep({ kind: 'port_desc', ports: [port] }, 5);
     // Append an experimenter property (type 0xffff, 12 bytes, padded to 16) and fix the length.
     const extra = Buffer.from('ffff000c00002320000000010000000000', 'hex').subarray(0, 16);
     const withProp = Buffer.concat([bytes, extra]);
     withProp.writeUInt16BE(withProp.length, 4);
     const back = readMultipartReplyBody(new Reader(withProp), OFPMP.PORT_DESC, 5);
-    expect(back).toEqual({ kind: 'port_desc', ports: [port] });
+    expect(back).toEqual({ kind: 'port_desc', ports: [{ ...port, extraProperties: extra }] });
+    expect(writeRep(back, 5).bytes.toString('hex')).toBe(withProp.toString('hex'));
   });
 });
