@@ -21,9 +21,8 @@ function bad(kind: string, s: unknown): CodecError {
 
 /** Writes "aa:bb:cc:dd:ee:ff" as 6 bytes; CodecError('bad_value') when malformed. */
 export function writeMac(w: Writer, s: unknown): void {
-  const at = w.offset;
-  w.zeros(6);
-  if (typeof s !== 'string' || !putMac(w.finish(), at, s)) throw bad('MAC address', s);
+  const at = w.reserve(6);
+  if (typeof s !== 'string' || !putMac(w.buffer, at, s)) throw bad('MAC address', s);
 }
 
 export function writeIpv4(w: Writer, s: unknown): void {

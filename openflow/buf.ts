@@ -121,11 +121,22 @@ export class Writer {
   u32(v: number): void {
     if ((v >>> 0) !== v && (v | 0) !== v) throw badInt(v, 32);
     this.ensure(4);
-    this.buf.writeUInt32BE(v >>> 0, this.offset);
-    this.offset += 4;
+    const b = this.buf;
+    const o = this.offset;
+    b[o] = v >>> 24;
+    b[o + 1] = (v >>> 16) & 0xff;
+    b[o + 2] = (v >>> 8) & 0xff;
+    b[o + 3] = v & 0xff;
+    this.offset = o + 4;
   }
 
   u64(v: bigint): void {
+    // Cookies and metadata are mostly small: avoid BigInt arithmetic when the high word is 0.
+    if (v >= 0n && v <= 0xffffffffn) {
+      this.u32(0);
+      this.u32(Number(v));
+      return;
+    }
     this.ensure(8);
     this.buf.writeBigUInt64BE(BigInt.asUintN(64, v), this.offset);
     this.offset += 8;
@@ -140,8 +151,27 @@ export class Writer {
   zeros(n: number): void {
     if (n <= 0) return;
     this.ensure(n);
-    this.buf.fill(0, this.offset, this.offset + n);
-    this.offset += n;
+    const b = this.buf;
+    const o = this.offset;
+    if (n <= 16) for (let i = 0; i < n; i++) b[o + i] = 0;
+    else b.fill(0, o, o + n);
+    this.offset = o + n;
+  }
+
+  /**
+   * Reserves n bytes (contents undefined) and returns their offset in `buffer`, for callers that
+   * fill bytes in place. The buffer may move on the next write, so use it at once.
+   */
+  reserve(n: number): number {
+    this.ensure(n);
+    const at = this.offset;
+    this.offset = at + n;
+    return at;
+  }
+
+  /** The internal buffer (valid until the next write that grows it). */
+  get buffer(): Buffer {
+    return this.buf;
   }
 
   padTo8(start: number): void {

@@ -482,9 +482,9 @@ const scratch = new Writer(4096);
 export function encodeMessage(msg: OfMessage): Buffer {
   scratch.reset();
   writeMessage(scratch, msg);
-  const view = scratch.finish();
-  const out = Buffer.allocUnsafe(view.length);
-  view.copy(out);
+  const n = scratch.offset;
+  const out = Buffer.allocUnsafe(n);
+  scratch.buffer.copy(out, 0, 0, n);
   return out;
 }
 
