@@ -13,7 +13,7 @@ const SERVICE_FIELDS = [
 ] as const satisfies readonly (keyof Service)[];
 const BACKEND_FIELDS = [
   'id', 'service', 'ip', 'port', 'weight', 'mac', 'switchPort', 'state', 'stateSince', 'removeWhenDrained',
-  'drainStartedAt', 'resolvedMac',
+  'drainStartedAt', 'resolvedMac', 'locations',
 ] as const satisfies readonly (keyof Backend)[];
 export type ModelFieldsCovered = AssertTrue<Covers<Service, typeof SERVICE_FIELDS> | Covers<Backend, typeof BACKEND_FIELDS>>;
 
@@ -94,6 +94,7 @@ export interface BackendRow {
   remove_when_drained: 0 | 1;
   drain_started_at: number | null;
   resolved_mac: string | null;
+  locations: string | null;
 }
 
 export function backendToRow(b: Backend): BackendRow {
@@ -110,6 +111,7 @@ export function backendToRow(b: Backend): BackendRow {
     remove_when_drained: b.removeWhenDrained ? 1 : 0,
     drain_started_at: b.drainStartedAt ?? null,
     resolved_mac: b.resolvedMac ?? null,
+    locations: b.locations === undefined ? null : JSON.stringify(b.locations),
   };
 }
 
@@ -129,6 +131,7 @@ export function backendFromRow(r: BackendRow): Backend {
   if (r.switch_port !== null) b.switchPort = r.switch_port;
   if (r.drain_started_at !== null) b.drainStartedAt = r.drain_started_at;
   if (r.resolved_mac !== null) b.resolvedMac = r.resolved_mac;
+  if (r.locations !== null) b.locations = JSON.parse(r.locations) as Record<string, number>;
   return b;
 }
 

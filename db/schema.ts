@@ -82,6 +82,14 @@ export const MIGRATIONS: readonly SchemaMigration[] = [
       `);
     },
   },
+  {
+    version: 2,
+    name: 'backend locations',
+    up: (db) => {
+      // JSON object datapath id → switch port; NULL when the backend has not been located.
+      db.exec('ALTER TABLE backends ADD COLUMN locations TEXT');
+    },
+  },
 ];
 
 /** The highest schema version a list of migrations reaches. */

@@ -29,7 +29,7 @@ export interface StoreOptions {
   pruneEvery?: number;
   /** How long a write waits for another connection's lock before failing. */
   busyTimeoutMs?: number;
-  /** Schema migrations to apply; the built-in list unless a test or tool says otherwise. */
+  /** Schema migrations to apply: the built-in list, or (tests) the built-in list plus later ones. */
   migrations?: readonly SchemaMigration[];
 }
 
@@ -64,7 +64,7 @@ export class Store {
       'id, name, vip, proto, port, mode, slots, switches, pin_idle_tcp_s, pin_idle_udp_s, mig_min_ms, mig_quiet_ms, ' +
       'mig_max_ms, drain_deadline_ms, tracking, max_query_slots, vmac, created_at';
     const backendCols =
-      'id, service, ip, port, weight, mac, switch_port, state, state_since, remove_when_drained, drain_started_at, resolved_mac';
+      'id, service, ip, port, weight, mac, switch_port, state, state_since, remove_when_drained, drain_started_at, resolved_mac, locations';
     const params = (cols: string) => cols.split(', ').map((c) => `@${c}`).join(', ');
     const sets = (cols: string) => cols.split(', ').filter((c) => c !== 'id').map((c) => `${c} = @${c}`).join(', ');
     const p = (sql: string) => db.prepare(sql);

@@ -124,6 +124,7 @@ describe('backends', () => {
       removeWhenDrained: true,
       drainStartedAt: 1_700_000_002_000,
       resolvedMac: '02:aa:bb:cc:dd:ef',
+      locations: { '0000000000000001': 4, '00000000000000ab': 17 },
       weight: 0,
     });
     const bare = backend(2, 'web', { state: 'resolving' });
