@@ -53,7 +53,7 @@ describe('actions', () => {
   test('non-canonical known actions stay raw and byte-exact', () => {
     // an output action 24 bytes long, and a set_field with extra padding
     const output24 = '00000018' + '00000002' + '0000' + '0'.repeat(28);
-    const setField24 = '00190018' + '80001c021f90' + '0'.repeat(36);
+    const setField24 = '00190018' + '80001c021f90' + '0'.repeat(28);
     const bytes = Buffer.from(output24 + setField24, 'hex');
     expect(bytes.length).toBe(48);
     const acts = readActions(new Reader(bytes), bytes.length, 4);
