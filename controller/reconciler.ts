@@ -4,7 +4,8 @@
 //
 // What the switch has = its own record of what it applied, refreshed from a flow/group dump when
 // the switch connects, on `audit(dpid)`, every `auditIntervalMs`, and after a failed transaction.
-import { OFP_NO_BUFFER, OFPG, OFPP, OFPTT_ALL, type WireVersion } from '../openflow/types.js';
+import { oxmDescriptor } from '../openflow/oxm.js';
+import { OFP_NO_BUFFER, OFPG, OFPP, OFPTT_ALL, type Match, type OxmField, type WireVersion } from '../openflow/types.js';
 import type { OfMessageInput, SwitchHandle } from './app.js';
 import { OfDisconnectedError } from './errors.js';
 import {
@@ -296,8 +297,17 @@ function flowMod(command: 'add' | 'modify_strict' | 'delete_strict', f: DesiredF
     hardTimeout: command === 'delete_strict' ? 0 : f.hardTimeout ?? 0,
     bufferId: OFP_NO_BUFFER, outPort: OFPP.ANY, outGroup: OFPG.ANY,
     flags: command === 'delete_strict' ? 0 : f.flags ?? 0,
-    match: f.match, instructions: command === 'delete_strict' ? [] : f.instructions,
+    match: prerequisitesFirst(f.match), instructions: command === 'delete_strict' ? [] : f.instructions,
   };
+}
+
+/**
+ * Switches check OXM prerequisites in list order (eth_type before ip_proto before tcp_dst), and
+ * OXM basic field codes follow that order; other classes go last, in their given order.
+ */
+export function prerequisitesFirst(match: Match): Match {
+  const code = (f: OxmField): number => (f.kind === 'basic' ? oxmDescriptor(f.name).code : 1000);
+  return [...match].sort((a, b) => code(a) - code(b));
 }
 
 function groupMod(command: 'add' | 'modify', g: DesiredGroup): OfMessageInput {
