@@ -1,0 +1,94 @@
+// Recent flows of one service and the backend each was pinned to, so that a flow seen before goes
+// back to the backend it had. Hot path: one Map lookup per packet-in. Expiry by generations: three
+// Maps rotated every ttl/2, so an entry lives between ttl and 1.5 ttl after its last use, with no
+// per-entry timer or timestamp.
+
+/** A flow's client side as one exact double: srcIp (u32) * 65536 + srcPort (u16) < 2^48. */
+export function flowKey(srcIp: number, srcPort: number): number {
+  return (srcIp >>> 0) * 65536 + (srcPort & 0xffff);
+}
+
+const GENERATIONS = 3;
+
+export class FlowRegistry {
+  private readonly period: number;
+  private readonly maxEntries: number;
+  /** gens[0] is the current generation; older ones follow. */
+  private gens: Map<number, number>[] = [];
+  private genStart = Number.NaN;
+
+  constructor(opts: { ttlMs: number; maxEntries?: number }) {
+    if (!(opts.ttlMs > 0)) throw new RangeError(`ttlMs must be positive: ${opts.ttlMs}`);
+    this.period = opts.ttlMs / (GENERATIONS - 1);
+    this.maxEntries = opts.maxEntries ?? Number.POSITIVE_INFINITY;
+    if (!(this.maxEntries >= 1)) throw new RangeError(`maxEntries must be at least 1: ${opts.maxEntries}`);
+    for (let i = 0; i < GENERATIONS; i++) this.gens.push(new Map());
+  }
+
+  get size(): number {
+    let n = 0;
+    for (const g of this.gens) n += g.size;
+    return n;
+  }
+
+  /** The backend remembered for a flow; a hit counts as a use and keeps the entry young. */
+  get(key: number, now: number): number | undefined {
+    this.age(now);
+    const cur = this.gens[0];
+    const v = cur.get(key);
+    if (v !== undefined) return v;
+    for (let i = 1; i < GENERATIONS; i++) {
+      const g = this.gens[i];
+      const old = g.get(key);
+      if (old !== undefined) {
+        g.delete(key);
+        this.insert(key, old);
+        return old;
+      }
+    }
+    return undefined;
+  }
+
+  set(key: number, backend: number, now: number): void {
+    this.age(now);
+    for (let i = 1; i < GENERATIONS; i++) this.gens[i].delete(key);
+    this.insert(key, backend);
+  }
+
+  delete(key: number): void {
+    for (const g of this.gens) g.delete(key);
+  }
+
+  /** A backend removed now: its flows must not be sent back to it. */
+  forgetBackend(id: number): void {
+    for (const g of this.gens) for (const [k, v] of g) if (v === id) g.delete(k);
+  }
+
+  clear(): void {
+    for (const g of this.gens) g.clear();
+  }
+
+  private insert(key: number, backend: number): void {
+    const cur = this.gens[0];
+    if (!cur.has(key) && this.size >= this.maxEntries) {
+      // Over the bound: drop the oldest generations early, the current one last.
+      this.rotate();
+      while (this.size >= this.maxEntries) this.rotate();
+    }
+    this.gens[0].set(key, backend);
+  }
+
+  private age(now: number): void {
+    if (Number.isNaN(this.genStart)) { this.genStart = now; return; }
+    if (now - this.genStart < this.period) return;
+    const steps = Math.floor((now - this.genStart) / this.period);
+    for (let i = 0; i < Math.min(steps, GENERATIONS); i++) this.rotate();
+    this.genStart += steps * this.period;
+  }
+
+  private rotate(): void {
+    const oldest = this.gens.pop()!;
+    oldest.clear();
+    this.gens.unshift(oldest);
+  }
+}
