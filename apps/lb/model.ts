@@ -80,8 +80,10 @@ export interface Backend extends BackendSpec {
   removeWhenDrained: boolean;
   /** When a drain started (for the drain deadline). */
   drainStartedAt?: number;
-  /** Where the controller learned the backend lives: datapath id → port, with its MAC. */
+  /** The MAC the backend answered ARP with (or the one given). */
   resolvedMac?: string;
+  /** Where the controller learned the backend lives: datapath id → switch port. */
+  locations?: Record<string, number>;
 }
 
 /** "ip" or "ip:port": how operators name a backend within a service. */

@@ -1,0 +1,67 @@
+// Ordinary L2 forwarding for everything the load balancer does not handle: the NORMAL action
+// where the switch has it (a single lowest-priority flow, kept by the reconciler), else a small
+// learning switch (table-miss to the controller; learned destinations get flows).
+
+import type { App, SwitchHandle } from '../../controller/app.js';
+import type { Reconciler } from '../../controller/reconciler.js';
+import type { DesiredFlow } from '../../controller/desired.js';
+import { OFPCML_NO_BUFFER, OFPP, OFP_NO_BUFFER, type MessageOf } from '../../openflow/types.js';
+import { bufferToMac } from '../../openflow/packet/addr.js';
+
+const OWNER = 'l2';
+/** Cookie kind 0x03: L2 forwarding flows. */
+export const L2_COOKIE = 0x03n << 56n;
+const L2_MASK = 0xffn << 56n;
+const LEARNED_IDLE_S = 300;
+/** Learned flows live outside the reconciled space (kind 0x04): they come and go by themselves. */
+const LEARNED_COOKIE = 0x04n << 56n;
+
+export class L2Forwarding implements App {
+  readonly name = 'l2';
+  /** dpid → MAC → port, for switches without NORMAL. */
+  private readonly tables = new Map<string, Map<string, number>>();
+
+  constructor(private readonly reconciler: Reconciler) {
+    reconciler.claim(OWNER, { cookie: L2_COOKIE, cookieMask: L2_MASK, groupIdMin: 0xfffff000, groupIdMax: 0xfffff0ff });
+  }
+
+  switchUp(sw: SwitchHandle): void {
+    const action = sw.capabilities.normalPort
+      ? { type: 'output' as const, port: OFPP.NORMAL, maxLen: 0 }
+      : { type: 'output' as const, port: OFPP.CONTROLLER, maxLen: OFPCML_NO_BUFFER };
+    const miss: DesiredFlow = {
+      tableId: 0, priority: 0, match: [], cookie: L2_COOKIE | 1n,
+      instructions: [{ type: 'apply_actions', actions: [action] }],
+    };
+    void this.reconciler.setDesired(OWNER, sw.dpid, { flows: [miss], groups: [] }).catch(() => undefined);
+  }
+
+  switchDown(sw: SwitchHandle): void {
+    this.tables.delete(sw.dpidHex);
+  }
+
+  packetIn(sw: SwitchHandle, msg: MessageOf<'packet_in'>): void {
+    if (sw.capabilities.normalPort || msg.cookie !== (L2_COOKIE | 1n) || msg.data.length < 14) return;
+    const inPort = msg.match.find((f) => f.kind === 'basic' && f.name === 'in_port');
+    if (!inPort || inPort.kind !== 'basic') return;
+    const port = inPort.value as number;
+    let table = this.tables.get(sw.dpidHex);
+    if (!table) this.tables.set(sw.dpidHex, (table = new Map()));
+    const src = bufferToMac(msg.data, 6);
+    const dst = bufferToMac(msg.data, 0);
+    table.set(src, port);
+    const out = table.get(dst);
+    if (out !== undefined && out !== port) {
+      sw.send({
+        type: 'flow_mod', cookie: LEARNED_COOKIE, cookieMask: 0n, tableId: 0, command: 'add', idleTimeout: LEARNED_IDLE_S,
+        hardTimeout: 0, priority: 1, bufferId: OFP_NO_BUFFER, outPort: OFPP.ANY, outGroup: 0xffffffff, flags: 0,
+        match: [{ kind: 'basic', name: 'eth_dst', value: dst }],
+        instructions: [{ type: 'apply_actions', actions: [{ type: 'output', port: out, maxLen: 0 }] }],
+      });
+    }
+    sw.send({
+      type: 'packet_out', bufferId: OFP_NO_BUFFER, inPort: port,
+      actions: [{ type: 'output', port: out ?? OFPP.FLOOD, maxLen: 0 }], data: msg.data,
+    });
+  }
+}

@@ -1,0 +1,764 @@
+// The load balancer app: services and backends (LbControl), the pipeline on every switch (through
+// the reconciler), query/reply flow setup (the one hot path that goes straight to the switch),
+// ARP for VIPs and backends, migrations driven by a timer, and state kept in the store.
+
+import { match as matchOn } from 'ts-pattern';
+import type { App, SwitchHandle } from '../../controller/app.js';
+import type { Controller } from '../../controller/index.js';
+import type { Logger } from '../../controller/log.js';
+import type { Store } from '../../db/store.js';
+import { buildArpReply, buildArpRequest } from '../../openflow/packet/build.js';
+import { extractFlowKeyInto } from '../../openflow/packet/flowkey.js';
+import { parsePacket } from '../../openflow/packet/parse.js';
+import type { FlowKey } from '../../openflow/packet/types.js';
+import { numberToIpv4 } from '../../openflow/packet/addr.js';
+import {
+  OFPG, OFPP, OFPTT_ALL, OFP_NO_BUFFER, type Match, type MessageOf, type OxmField,
+} from '../../openflow/types.js';
+import {
+  COOKIE_KIND_PIN, SERVICE_COOKIE_SPACE, groupIdFor, parseCookie, parseMarkerMac, PIN_COOKIE_MASK_FOR_SERVICE,
+  pinCookie, serviceVmac,
+} from './cookies.js';
+import {
+  LbError, type BackendView, type LbControl, type ServiceInput, type ServiceView, type StatusView,
+} from './control.js';
+import { flowKey } from './flow-registry.js';
+import {
+  backendKey, canServe, type Backend, type BackendSpec, type BackendState, type LbEvent, type Service,
+  type StoredEvent,
+} from './model.js';
+import { forwardActions, pinFlowMod, serviceFlows, serviceGroup } from './pipeline.js';
+import { ServiceState } from './service-state.js';
+import { SlotTable, type SlotChange } from './slot-table.js';
+import { parseBackendKey, validateBackendSpec, validateServiceInput } from './validation.js';
+
+export interface LoadBalancerOptions {
+  controller: Controller;
+  store: Store;
+  log?: Logger;
+  clock?: () => number;
+  /** Migration timer resolution. */
+  tickMs?: number;
+  /** ARP probes: how often unresolved backends are probed, and live ones re-checked. */
+  resolveIntervalMs?: number;
+  healthIntervalMs?: number;
+  /** Consecutive unanswered health probes before a backend is `down`. */
+  healthMisses?: number;
+  /** Group statistics (least-active slots, traffic) and pin audits (flow dumps). */
+  statsIntervalMs?: number;
+  pinAuditIntervalMs?: number;
+  /** Idle timeout a TCP pin drops to once its connection sends FIN or RST (Open vSwitch only). */
+  finIdleTimeout?: number;
+}
+
+const OWNER = 'lb';
+const PIN_KIND_MASK = 0xffn << 56n;
+const TCP_SYN = 0x02;
+const TCP_ACK = 0x10;
+
+export class LoadBalancer implements LbControl, App {
+  readonly name = 'lb';
+  private readonly services = new Map<string, ServiceState>();
+  /** Hot path: service by id. */
+  private readonly byId = new Map<number, ServiceState>();
+  private readonly listeners = new Set<(e: StoredEvent) => void>();
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly clock: () => number;
+  private readonly startedAt: number;
+  private readonly fk: FlowKey = { srcIp: 0, dstIp: 0, proto: 0, srcPort: 0, dstPort: 0, tcpFlags: 0 };
+  private readonly lastBucketStats = new Map<string, bigint[]>();
+  private readonly lastPinBytes = new Map<string, Map<number, { packets: bigint; bytes: bigint }>>();
+  /** Pins added while a flow dump of a switch is running (merged into the dump's result). */
+  private readonly auditing = new Map<string, Map<number, Map<number, number>>>();
+  private slotsMoved = 0;
+  private readonly opts: Required<Omit<LoadBalancerOptions, 'log' | 'clock' | 'controller' | 'store'>>;
+
+  constructor(private readonly o: LoadBalancerOptions) {
+    this.clock = o.clock ?? Date.now;
+    this.startedAt = this.clock();
+    this.opts = {
+      tickMs: o.tickMs ?? 50,
+      resolveIntervalMs: o.resolveIntervalMs ?? 500,
+      healthIntervalMs: o.healthIntervalMs ?? 5_000,
+      healthMisses: o.healthMisses ?? 4,
+      statsIntervalMs: o.statsIntervalMs ?? 2_000,
+      pinAuditIntervalMs: o.pinAuditIntervalMs ?? 10_000,
+      finIdleTimeout: o.finIdleTimeout ?? 2,
+    };
+    o.controller.reconciler.claim(OWNER, {
+      cookie: SERVICE_COOKIE_SPACE.cookie, cookieMask: SERVICE_COOKIE_SPACE.mask, groupIdMin: 1, groupIdMax: 0xffffff,
+    });
+    this.load();
+  }
+
+  private get log(): Logger | undefined {
+    return this.o.log;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Lifecycle
+
+  /** Restores services, backends and slot tables from the store. Migrations in flight resume
+   * with a fresh window: packets lost while the controller was away get their chance again. */
+  private load(): void {
+    const now = this.clock();
+    for (const service of this.o.store.listServices()) {
+      const snap = this.o.store.loadSlotTable(service.name);
+      if (snap) for (const m of snap.migrations) { m.startedAt = now; m.lastFromPinAt = now; }
+      const st = new ServiceState(service, this.newTable(service, snap));
+      for (const b of this.o.store.listBackends(service.name)) {
+        st.addBackend(b);
+        if (b.resolvedMac && b.locations) {
+          st.locations.set(b.id, { mac: b.resolvedMac, ports: new Map(Object.entries(b.locations)), static: false, lastSeen: now, misses: 0 });
+        }
+      }
+      this.services.set(service.name, st);
+      this.byId.set(service.id, st);
+    }
+  }
+
+  private newTable(service: Service, snap?: ReturnType<SlotTable['snapshot']>): SlotTable {
+    return new SlotTable({
+      slots: service.slots, windows: service.migration, maxQuerySlots: service.maxQuerySlots, tracking: service.tracking,
+    }, snap);
+  }
+
+  start(): void {
+    const every = (ms: number, fn: () => void) => {
+      const t = setInterval(() => {
+        try {
+          fn();
+        } catch (err) {
+          this.log?.error({ err: (err as Error).message }, 'load balancer timer failed');
+        }
+      }, ms);
+      t.unref();
+      this.timers.push(t);
+    };
+    every(this.opts.tickMs, () => this.tick());
+    every(this.opts.resolveIntervalMs, () => this.probe());
+    every(this.opts.statsIntervalMs, () => void this.collectStats());
+    every(this.opts.pinAuditIntervalMs, () => void this.auditPins());
+    this.o.controller.use(this);
+  }
+
+  stop(): void {
+    for (const t of this.timers) clearInterval(t);
+    this.timers.length = 0;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Events and persistence
+
+  private emit(e: LbEvent): void {
+    const stored = this.o.store.appendEvent(e, this.clock());
+    for (const l of this.listeners) {
+      try {
+        l(stored);
+      } catch (err) {
+        this.log?.warn({ err: (err as Error).message }, 'event listener failed');
+      }
+    }
+  }
+
+  private setState(st: ServiceState, b: Backend, to: BackendState, reason?: string): void {
+    if (b.state === to) return;
+    const from = b.state;
+    b.state = to;
+    b.stateSince = this.clock();
+    if (to === 'draining') b.drainStartedAt = b.stateSince;
+    if (to !== 'removed') this.o.store.updateBackend(b);
+    this.emit({ type: 'backend_state', service: st.service.name, backend: backendKey(b), from, to, ...(reason ? { reason } : {}) });
+  }
+
+  /** After a pool change: rebalance, apply bucket changes, persist. */
+  private reconcilePool(st: ServiceState, reason: string): void {
+    const change = st.rebalance(this.clock());
+    this.applyChange(st, change, reason);
+  }
+
+  private applyChange(st: ServiceState, change: SlotChange, reason: string): void {
+    if (change.started.length > 0) {
+      this.emit({ type: 'migration_started', service: st.service.name, slots: change.started, reason });
+    }
+    for (const m of change.moved) {
+      this.slotsMoved++;
+      this.emit({
+        type: 'slot_moved', service: st.service.name, slot: m.slot,
+        from: this.keyOf(st, m.from), to: this.keyOf(st, m.to),
+      });
+    }
+    if (change.moved.length > 0 && st.table.migrations().length === 0) {
+      this.emit({ type: 'migration_done', service: st.service.name });
+    }
+    if (change.buckets.length > 0 || change.moved.length > 0 || change.started.length > 0) {
+      this.o.store.saveSlotTable(st.service.name, st.table.snapshot());
+    }
+    if (change.buckets.length > 0) this.syncService(st);
+  }
+
+  private keyOf(st: ServiceState, id: number | null): string | null {
+    if (id === null) return null;
+    const b = st.backends.get(id);
+    return b ? backendKey(b) : `#${id}`;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Desired state on switches
+
+  private servesSwitch(s: Service, dpid: string): boolean {
+    return s.switches.length === 0 || s.switches.includes(dpid);
+  }
+
+  private syncService(st: ServiceState): void {
+    for (const sw of this.o.controller.switches()) {
+      if (this.servesSwitch(st.service, sw.dpidHex)) this.syncSwitch(sw.dpid, sw.dpidHex);
+    }
+  }
+
+  private syncAll(): void {
+    for (const sw of this.o.controller.switches()) this.syncSwitch(sw.dpid, sw.dpidHex);
+  }
+
+  /** The flows and groups of every service on one switch, handed to the reconciler. */
+  private syncSwitch(dpid: bigint, dpidHex: string): void {
+    const flows = [];
+    const groups = [];
+    const seen = new Set<string>();
+    for (const st of [...this.services.values()].sort((a, b) => a.service.id - b.service.id)) {
+      const s = st.service;
+      if (!this.servesSwitch(s, dpidHex)) continue;
+      const targetOf = (id: number) => st.target(id, dpidHex);
+      const buckets = Array.from({ length: s.slots }, (_, i) => st.table.bucket(i));
+      groups.push(serviceGroup(s, buckets, targetOf));
+      for (const f of serviceFlows(s, st.reverseTargets(dpidHex))) {
+        // Services sharing a VIP share its ARP rule; keep the first (lowest service id).
+        const id = `${f.priority}|${JSON.stringify(f.match, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}`;
+        if (seen.has(id)) continue;
+        seen.add(id);
+        flows.push(f);
+      }
+    }
+    this.o.controller.reconciler.setDesired(OWNER, dpid, { flows, groups }).catch((err: Error) => {
+      this.log?.warn({ dpid: dpidHex, err: err.message }, 'applying the pipeline failed');
+      this.emit({ type: 'error', message: `switch ${dpidHex}: applying the pipeline failed: ${err.message}` });
+    });
+  }
+
+  /** Deletes pins on every switch by cookie (exact backend, or a whole service). */
+  private deletePins(cookie: bigint, cookieMask: bigint): void {
+    for (const sw of this.o.controller.switches()) {
+      sw.send({
+        type: 'flow_mod', cookie, cookieMask, tableId: OFPTT_ALL, command: 'delete', idleTimeout: 0, hardTimeout: 0,
+        priority: 0, bufferId: OFP_NO_BUFFER, outPort: OFPP.ANY, outGroup: OFPG.ANY, flags: 0, match: [], instructions: [],
+      });
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // App callbacks
+
+  switchUp(sw: SwitchHandle): void {
+    this.emit({ type: 'switch_up', dpid: sw.dpidHex, version: sw.version });
+    this.syncSwitch(sw.dpid, sw.dpidHex);
+    void this.auditPinsOn(sw);
+    this.probe(true);
+  }
+
+  switchDown(sw: SwitchHandle): void {
+    if (this.o.controller.switch(sw.dpid)) return; // replaced by a newer connection
+    this.emit({ type: 'switch_down', dpid: sw.dpidHex });
+  }
+
+  packetIn(sw: SwitchHandle, msg: MessageOf<'packet_in'>): void {
+    const data = msg.data;
+    if (data.length < 14) return;
+    const mark = parseMarkerMac(data, 0);
+    if (mark) {
+      this.queryPacket(sw, msg, mark.serviceId, mark.slot);
+      return;
+    }
+    if (data.readUInt16BE(12) === 0x0806) this.arpPacket(sw, msg);
+  }
+
+  /** The hot path: a packet from a query slot becomes a pin plus a packet-out. */
+  private queryPacket(sw: SwitchHandle, msg: MessageOf<'packet_in'>, serviceId: number, slot: number): void {
+    const st = this.byId.get(serviceId);
+    const fk = this.fk;
+    if (!st || slot >= st.service.slots || !extractFlowKeyInto(msg.data, fk)) return;
+    const isNew = (fk.tcpFlags & (TCP_SYN | TCP_ACK)) === TCP_SYN && fk.proto === 6;
+    const d = st.decide(sw.dpidHex, slot, fk.srcIp, fk.srcPort, isNew, this.clock());
+    if (!d) return;
+    const inPort = inPortOf(msg.match);
+    const out: MessageOf<'packet_out'> extends infer P ? Omit<P, 'version' | 'xid'> : never = {
+      type: 'packet_out', bufferId: OFP_NO_BUFFER, inPort: inPort ?? OFPP.CONTROLLER,
+      actions: forwardActions(st.service, d.target, inPort), data: msg.data,
+    };
+    if (!d.install) {
+      sw.send(out);
+      return;
+    }
+    const client = { srcIp: numberToIpv4(fk.srcIp), srcPort: fk.srcPort };
+    const pin = pinFlowMod(st.service, client, d.target, this.isOvs(sw) ? { finTimeout: this.opts.finIdleTimeout } : {});
+    if (!sw.sendBatch([pin, out])) {
+      // Backpressure: forget the pin so the next packet of the flow tries again.
+      st.pinGone(sw.dpidHex, flowKey(fk.srcIp, fk.srcPort), d.backend);
+      return;
+    }
+    this.auditing.get(sw.dpidHex)?.get(serviceId)?.set(flowKey(fk.srcIp, fk.srcPort), d.backend);
+  }
+
+  private isOvs(sw: SwitchHandle): boolean {
+    return sw.capabilities.desc?.mfrDesc.includes('Nicira') ?? false;
+  }
+
+  flowRemoved(sw: SwitchHandle, msg: MessageOf<'flow_removed'>): void {
+    const c = parseCookie(msg.cookie);
+    if (c.kind !== 'pin') return;
+    const st = this.byId.get(c.serviceId);
+    const client = clientOf(msg.match);
+    if (!st || !client) return;
+    st.pinGone(sw.dpidHex, flowKey(client.srcIp, client.srcPort), c.backendId);
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // ARP: answer for VIPs, resolve backends (and notice when they stop answering)
+
+  private arpPacket(sw: SwitchHandle, msg: MessageOf<'packet_in'>): void {
+    const p = parsePacket(msg.data);
+    if (!p.ok || p.packet.l3.kind !== 'arp') return;
+    const arp = p.packet.l3;
+    const inPort = inPortOf(msg.match);
+    if (arp.op === 1) {
+      const st = [...this.services.values()].filter((s) => s.service.vip === arp.tpa).sort((a, b) => a.service.id - b.service.id)[0];
+      if (!st || inPort === undefined) return;
+      sw.send({
+        type: 'packet_out', bufferId: OFP_NO_BUFFER, inPort,
+        actions: [{ type: 'output', port: OFPP.IN_PORT, maxLen: 0 }],
+        data: buildArpReply({ senderMac: st.service.vmac, senderIp: st.service.vip, targetMac: arp.sha, targetIp: arp.spa }),
+      });
+      return;
+    }
+    if (arp.op !== 2 || inPort === undefined) return;
+    for (const st of this.services.values()) {
+      for (const b of st.backends.values()) {
+        if (b.ip !== arp.spa || (b.mac !== undefined && b.switchPort !== undefined)) continue;
+        this.resolved(st, b, arp.sha, sw.dpidHex, inPort);
+      }
+    }
+  }
+
+  private resolved(st: ServiceState, b: Backend, mac: string, dpid: string, port: number): void {
+    const now = this.clock();
+    let loc = st.locations.get(b.id);
+    const moved = !loc || loc.mac !== mac || loc.ports.get(dpid) !== port;
+    if (!loc) st.locations.set(b.id, (loc = { mac, ports: new Map(), static: false, lastSeen: now, misses: 0 }));
+    if (loc.mac !== mac) loc.ports.clear();
+    loc.mac = mac;
+    loc.ports.set(dpid, port);
+    loc.lastSeen = now;
+    loc.misses = 0;
+    if (moved) {
+      b.resolvedMac = mac;
+      b.locations = Object.fromEntries(loc.ports);
+      this.o.store.updateBackend(b);
+      this.emit({ type: 'backend_resolved', service: st.service.name, backend: backendKey(b), mac, dpid, port });
+    }
+    if (b.state === 'resolving' || b.state === 'down') {
+      this.setState(st, b, 'active', b.state === 'down' ? 'answers ARP again' : 'resolved by ARP');
+      this.reconcilePool(st, `backend ${backendKey(b)} is active`);
+    } else if (moved) {
+      this.syncService(st);
+    }
+  }
+
+  /** Sends ARP probes: every tick for unresolved backends, every health interval for the rest. */
+  private lastHealthProbe = 0;
+  private probe(force = false): void {
+    const now = this.clock();
+    const health = force || now - this.lastHealthProbe >= this.opts.healthIntervalMs;
+    if (health) this.lastHealthProbe = now;
+    const switches = this.o.controller.switches();
+    for (const st of this.services.values()) {
+      for (const b of st.backends.values()) {
+        if (b.state === 'removed' || b.state === 'drained') continue;
+        const loc = st.locations.get(b.id);
+        if (loc?.static) continue;
+        const unresolved = b.state === 'resolving' || b.state === 'down' || !loc;
+        if (!unresolved && !health) continue;
+        if (loc && health && !force) {
+          loc.misses++;
+          if (loc.misses > this.opts.healthMisses && canServe(b)) {
+            this.setState(st, b, 'down', `no ARP answer to ${this.opts.healthMisses} probes`);
+            this.dropPins(st, b);
+            this.reconcilePool(st, `backend ${backendKey(b)} is down`);
+          }
+        }
+        const data = buildArpRequest({ senderMac: st.service.vmac, senderIp: '0.0.0.0', targetIp: b.ip });
+        for (const sw of switches) {
+          if (!this.servesSwitch(st.service, sw.dpidHex)) continue;
+          sw.send({ type: 'packet_out', bufferId: OFP_NO_BUFFER, inPort: OFPP.CONTROLLER, actions: [{ type: 'output', port: OFPP.ALL, maxLen: 0 }], data });
+        }
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Timers: migrations, drains, statistics, pin audits
+
+  private tick(): void {
+    const now = this.clock();
+    for (const st of this.services.values()) {
+      const change = st.table.tick(now);
+      this.applyChange(st, change, 'migration step');
+      for (const b of [...st.backends.values()]) {
+        if (b.state !== 'draining') continue;
+        const c = st.table.countsFor(b.id);
+        const pins = st.pinsOf(b.id);
+        const deadline = (b.drainStartedAt ?? b.stateSince) + st.service.drainDeadlineMs;
+        if (c.owned + c.leaving === 0 && pins === 0) {
+          this.finishDrain(st, b, 'its last pin is gone');
+        } else if (now >= deadline && c.owned + c.leaving === 0) {
+          this.dropPins(st, b);
+          this.finishDrain(st, b, 'drain deadline passed');
+        }
+      }
+    }
+  }
+
+  private finishDrain(st: ServiceState, b: Backend, reason: string): void {
+    this.setState(st, b, 'drained', reason);
+    if (b.removeWhenDrained) this.deleteBackend(st, b, 'graceful remove completed');
+  }
+
+  private dropPins(st: ServiceState, b: Backend): void {
+    this.deletePins(pinCookie(st.service.id, b.id), ~0n & 0xffff_ffff_ffff_ffffn);
+    st.dropPinsOf(b.id);
+  }
+
+  private deleteBackend(st: ServiceState, b: Backend, reason: string): void {
+    this.setState(st, b, 'removed', reason);
+    this.dropPins(st, b);
+    st.deleteBackend(b);
+    this.o.store.deleteBackend(b.id);
+    this.reconcilePool(st, `backend ${backendKey(b)} removed`);
+  }
+
+  /** Group statistics: per-slot activity (least-active slots move first) and traffic per owner. */
+  private async collectStats(): Promise<void> {
+    for (const sw of this.o.controller.switches()) {
+      for (const st of this.services.values()) {
+        if (!this.servesSwitch(st.service, sw.dpidHex)) continue;
+        let parts;
+        try {
+          parts = await sw.multipart({ kind: 'group', groupId: groupIdFor(st.service.id) }, 5_000);
+        } catch {
+          continue;
+        }
+        for (const part of parts) {
+          if (part.kind !== 'group') continue;
+          for (const g of part.groups) {
+            const key = `${sw.dpidHex}/${st.service.id}`;
+            const prev = this.lastBucketStats.get(key);
+            const now = g.buckets.map((b) => b.packetCount);
+            const bytes = g.buckets.map((b) => b.byteCount);
+            this.lastBucketStats.set(key, now);
+            if (!prev || prev.length !== now.length) continue;
+            const secs = this.opts.statsIntervalMs / 1000;
+            for (let i = 0; i < now.length && i < st.activity.length; i++) {
+              const dp = Number(now[i] - prev[i]);
+              if (dp < 0) continue;
+              st.activity[i] = st.activity[i] * 0.5 + (dp / secs) * 0.5;
+              const bucket = st.table.bucket(i);
+              if (bucket.kind === 'forward' && dp > 0) {
+                st.addTraffic(bucket.backend, dp, dp > 0 ? Math.round((Number(bytes[i]) / Math.max(1, Number(now[i]))) * dp) : 0);
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+
+  private async auditPins(): Promise<void> {
+    for (const sw of this.o.controller.switches()) await this.auditPinsOn(sw);
+  }
+
+  /** Rebuilds the pin registry of one switch from its flow table (cookies say service and backend). */
+  private async auditPinsOn(sw: SwitchHandle): Promise<void> {
+    if (this.auditing.has(sw.dpidHex)) return;
+    const added = new Map<number, Map<number, number>>();
+    for (const id of this.byId.keys()) added.set(id, new Map());
+    this.auditing.set(sw.dpidHex, added);
+    try {
+      const parts = await sw.multipart({
+        kind: 'flow',
+        body: { tableId: OFPTT_ALL, outPort: OFPP.ANY, outGroup: OFPG.ANY, cookie: COOKIE_KIND_PIN << 56n, cookieMask: PIN_KIND_MASK, match: [] },
+      }, 30_000);
+      const dumped = new Map<number, Map<number, number>>();
+      const prevBytes = this.lastPinBytes.get(sw.dpidHex) ?? new Map<number, { packets: bigint; bytes: bigint }>();
+      const nowBytes = new Map<number, { packets: bigint; bytes: bigint }>();
+      for (const part of parts) {
+        if (part.kind !== 'flow') continue;
+        for (const f of part.flows) {
+          const c = parseCookie(f.cookie);
+          const client = clientOf(f.match);
+          if (c.kind !== 'pin' || !client) continue;
+          let m = dumped.get(c.serviceId);
+          if (!m) dumped.set(c.serviceId, (m = new Map()));
+          m.set(flowKey(client.srcIp, client.srcPort), c.backendId);
+          const t = nowBytes.get(c.backendId) ?? { packets: 0n, bytes: 0n };
+          t.packets += f.packetCount;
+          t.bytes += f.byteCount;
+          nowBytes.set(c.backendId, t);
+        }
+      }
+      const now = this.clock();
+      for (const [id, st] of this.byId) {
+        st.replacePins(sw.dpidHex, dumped.get(id) ?? new Map(), added.get(id) ?? new Map(), now);
+        for (const b of st.backends.keys()) {
+          const cur = nowBytes.get(b);
+          const prev = prevBytes.get(b);
+          if (cur && prev && cur.bytes >= prev.bytes) st.addTraffic(b, Number(cur.packets - prev.packets), Number(cur.bytes - prev.bytes));
+          else if (cur && !prev) st.addTraffic(b, Number(cur.packets), Number(cur.bytes));
+        }
+      }
+      this.lastPinBytes.set(sw.dpidHex, nowBytes);
+    } catch (err) {
+      this.log?.info({ dpid: sw.dpidHex, err: (err as Error).message }, 'pin audit failed');
+    } finally {
+      this.auditing.delete(sw.dpidHex);
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // LbControl
+
+  private svc(name: string): ServiceState {
+    const st = this.services.get(name);
+    if (!st) throw new LbError('not_found', `no service named ${JSON.stringify(name)}`);
+    return st;
+  }
+
+  private backendOf(st: ServiceState, key: string): Backend {
+    const k = parseBackendKey(key);
+    const b = st.byKey.get(backendKey(k)) ?? (k.port === undefined ? undefined : undefined);
+    if (!b) throw new LbError('not_found', `service ${st.service.name} has no backend ${key}`);
+    return b;
+  }
+
+  listServices(): ServiceView[] {
+    return [...this.services.values()].sort((a, b) => a.service.id - b.service.id).map((st) => this.serviceView(st));
+  }
+
+  getService(name: string): ServiceView {
+    return this.serviceView(this.svc(name));
+  }
+
+  addService(input: ServiceInput): ServiceView {
+    const spec = validateServiceInput(input);
+    if (this.services.has(spec.name)) throw new LbError('conflict', `service ${spec.name} already exists`);
+    for (const st of this.services.values()) {
+      const s = st.service;
+      if (s.vip === spec.vip && s.proto === spec.proto && s.port === spec.port) {
+        throw new LbError('conflict', `${spec.vip}:${spec.port}/${spec.proto} is already service ${s.name}`);
+      }
+    }
+    const id = this.o.store.nextServiceId();
+    const service: Service = { ...spec, id, vmac: serviceVmac(id), createdAt: this.clock() };
+    const st = new ServiceState(service, this.newTable(service));
+    this.o.store.transaction(() => {
+      this.o.store.insertService(service);
+      this.o.store.saveSlotTable(service.name, st.table.snapshot());
+    });
+    this.services.set(service.name, st);
+    this.byId.set(id, st);
+    this.emit({ type: 'service_added', service: service.name });
+    this.syncService(st);
+    return this.serviceView(st);
+  }
+
+  removeService(name: string): void {
+    const st = this.svc(name);
+    this.o.store.deleteService(name);
+    this.services.delete(name);
+    this.byId.delete(st.service.id);
+    const m = PIN_COOKIE_MASK_FOR_SERVICE(st.service.id);
+    this.deletePins(m.cookie, m.mask);
+    this.syncAll();
+    this.emit({ type: 'service_removed', service: name });
+  }
+
+  listBackends(service: string): BackendView[] {
+    const st = this.svc(service);
+    return [...st.backends.values()].map((b) => this.backendView(st, b));
+  }
+
+  addBackend(service: string, spec: BackendSpec): BackendView {
+    const st = this.svc(service);
+    const v = validateBackendSpec(spec, st.service.mode);
+    const key = backendKey(v);
+    if (st.byKey.has(key)) throw new LbError('conflict', `service ${service} already has backend ${key}`);
+    if (v.ip === st.service.vip) throw new LbError('invalid', `backend ${key} is the service's own VIP`);
+    const now = this.clock();
+    const b: Backend = {
+      ...v, id: this.o.store.nextBackendId(), service, state: v.mac ? 'active' : 'resolving', stateSince: now,
+      removeWhenDrained: false,
+    };
+    this.o.store.insertBackend(b);
+    st.addBackend(b);
+    this.emit({ type: 'backend_added', service, backend: key });
+    if (b.state === 'active') this.reconcilePool(st, `backend ${key} added`);
+    else this.probe(true);
+    return this.backendView(st, b);
+  }
+
+  drainBackend(service: string, key: string): BackendView {
+    const st = this.svc(service);
+    const b = this.backendOf(st, key);
+    matchOn(b.state)
+      .with('active', () => {
+        this.setState(st, b, 'draining', 'drain requested');
+        this.reconcilePool(st, `drain of ${key}`);
+      })
+      .with('resolving', 'down', () => this.setState(st, b, 'drained', 'drain requested (backend had no flows)'))
+      .with('draining', 'drained', () => undefined)
+      .with('removed', () => {
+        throw new LbError('conflict', `backend ${key} is being removed`);
+      })
+      .exhaustive();
+    return this.backendView(st, b);
+  }
+
+  enableBackend(service: string, key: string): BackendView {
+    const st = this.svc(service);
+    const b = this.backendOf(st, key);
+    if (b.removeWhenDrained) throw new LbError('conflict', `backend ${key} is being removed`);
+    if (b.state === 'draining' || b.state === 'drained') {
+      const known = st.locations.has(b.id);
+      this.setState(st, b, known ? 'active' : 'resolving', 'enabled');
+      if (known) this.reconcilePool(st, `${key} enabled`);
+      else this.probe(true);
+    }
+    return this.backendView(st, b);
+  }
+
+  setWeight(service: string, key: string, weight: number): BackendView {
+    const st = this.svc(service);
+    const b = this.backendOf(st, key);
+    const v = validateBackendSpec({ ip: b.ip, weight }, 'nat').weight;
+    if (v !== b.weight) {
+      const from = b.weight;
+      b.weight = v;
+      this.o.store.updateBackend(b);
+      this.emit({ type: 'backend_weight', service, backend: key, from, to: v });
+      this.reconcilePool(st, `weight of ${key} ${from} → ${v}`);
+    }
+    return this.backendView(st, b);
+  }
+
+  removeBackend(service: string, key: string, opts: { now?: boolean } = {}): BackendView {
+    const st = this.svc(service);
+    const b = this.backendOf(st, key);
+    if (opts.now || b.state === 'drained' || b.state === 'resolving' || b.state === 'down') {
+      const view = this.backendView(st, b);
+      this.deleteBackend(st, b, opts.now ? 'removed now' : 'removed');
+      return { ...view, state: 'removed' };
+    }
+    b.removeWhenDrained = true;
+    this.o.store.updateBackend(b);
+    if (b.state === 'active') {
+      this.setState(st, b, 'draining', 'remove requested');
+      this.reconcilePool(st, `remove of ${key}`);
+    }
+    return this.backendView(st, b);
+  }
+
+  status(): StatusView {
+    let migrationsActive = 0;
+    const c = { packetIns: 0, pinsInstalled: 0, pinsRemoved: 0 };
+    const services = [...this.services.values()].map((st) => {
+      const migrating = st.table.migrations().length;
+      migrationsActive += migrating;
+      c.packetIns += st.counters.packetIns;
+      c.pinsInstalled += st.counters.pinsInstalled;
+      c.pinsRemoved += st.counters.pinsRemoved;
+      let pins = 0;
+      for (const n of st.pinCounts.values()) pins += n;
+      const s = st.service;
+      return {
+        name: s.name, vip: s.vip, port: s.port, proto: s.proto, mode: s.mode,
+        backends: st.backends.size,
+        activeBackends: [...st.backends.values()].filter((b) => b.state === 'active').length,
+        migrating, pins,
+      };
+    });
+    return {
+      startedAt: this.startedAt,
+      switches: this.o.controller.switches().map((sw) => ({
+        dpid: sw.dpidHex, version: sw.version, address: sw.remote, connectedAt: sw.connectedAt.getTime(),
+        ports: [...sw.ports.values()].map((p) => ({ portNo: p.portNo, name: p.name, up: (p.state & 1) === 0 && (p.config & 1) === 0 })),
+        queueDepth: sw.queueDepth(),
+      })),
+      services,
+      counters: { ...c, migrationsActive, slotsMoved: this.slotsMoved },
+    };
+  }
+
+  eventsSince(afterId: number, limit?: number): StoredEvent[] {
+    return this.o.store.eventsSince(afterId, limit);
+  }
+
+  subscribe(listener: (e: StoredEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private serviceView(st: ServiceState): ServiceView {
+    const t = st.table;
+    const owners: (string | null)[] = [];
+    const querySlots: number[] = [];
+    for (let i = 0; i < t.size; i++) {
+      owners.push(this.keyOf(st, t.owner(i)));
+      if (t.bucket(i).kind === 'query') querySlots.push(i);
+    }
+    return {
+      ...st.service,
+      backends: [...st.backends.values()].map((b) => this.backendView(st, b)),
+      slotOwners: owners,
+      querySlots,
+      migrations: t.migrations().map((m) => ({
+        slot: m.slot, from: this.keyOf(st, m.from), to: this.keyOf(st, m.to), since: m.startedAt, phase: m.phase,
+      })),
+      counters: { ...st.counters },
+    };
+  }
+
+  private backendView(st: ServiceState, b: Backend): BackendView {
+    const c = st.table.countsFor(b.id);
+    return {
+      ...b, key: backendKey(b), slots: c.owned, slotsIncoming: c.incoming, pins: st.pinsOf(b.id),
+      traffic: { ...(st.traffic.get(b.id) ?? { packets: 0, bytes: 0 }) },
+      ...(st.locations.get(b.id) ? { resolvedMac: st.locations.get(b.id)?.mac } : {}),
+    };
+  }
+}
+
+function inPortOf(m: Match): number | undefined {
+  for (const f of m) if (f.kind === 'basic' && f.name === 'in_port') return f.value as number;
+  return undefined;
+}
+
+/** The client side (source address and port) of a pin's match. */
+function clientOf(m: Match): { srcIp: number; srcPort: number } | undefined {
+  let ip: string | undefined;
+  let port: number | undefined;
+  for (const f of m as OxmField[]) {
+    if (f.kind !== 'basic') continue;
+    if (f.name === 'ipv4_src') ip = f.value as string;
+    else if (f.name === 'tcp_src' || f.name === 'udp_src') port = f.value as number;
+  }
+  if (ip === undefined || port === undefined) return undefined;
+  const n = ip.split('.').reduce((a, x) => a * 256 + Number(x), 0);
+  return { srcIp: n, srcPort: port };
+}
