@@ -1,0 +1,109 @@
+// Human output of the CLI: aligned tables and one-line event descriptions.
+import { match } from 'ts-pattern';
+import type { BackendView, ServiceView, StatusView } from '../../apps/lb/control.js';
+import type { StoredEvent } from '../../apps/lb/model.js';
+
+/** Left-aligned columns, two spaces apart; numeric-looking columns right-aligned. */
+export function table(header: string[], rows: (string | number)[][]): string {
+  const cells = [header, ...rows.map((r) => r.map(String))];
+  const widths = header.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
+  const numeric = header.map((_, i) => rows.length > 0 && rows.every((r) => /^-?\d+(\.\d+)?[KMGT]?(\/s)?$|^-$/.test(String(r[i] ?? ''))));
+  return cells
+    .map((r) => r.map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd())
+    .join('\n');
+}
+
+export function human(n: number): string {
+  if (n < 1000) return String(Math.round(n));
+  const units = ['K', 'M', 'G', 'T'];
+  let v = n;
+  let u = -1;
+  while (v >= 1000 && u < units.length - 1) { v /= 1000; u++; }
+  return `${v.toFixed(v < 10 ? 1 : 0)}${units[u]}`;
+}
+
+export function ago(ms: number, now = Date.now()): string {
+  const s = Math.max(0, Math.round((now - ms) / 1000));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+  return `${Math.floor(s / 86400)}d${Math.floor((s % 86400) / 3600)}h`;
+}
+
+export function servicesTable(services: ServiceView[]): string {
+  if (services.length === 0) return 'no services';
+  return table(
+    ['NAME', 'VIP', 'PORT', 'PROTO', 'MODE', 'SLOTS', 'BACKENDS', 'ACTIVE', 'MIGRATING', 'PINS'],
+    services.map((s) => [
+      s.name, s.vip, s.port, s.proto, s.mode, s.slots, s.backends.length,
+      s.backends.filter((b) => b.state === 'active').length, s.migrations.length, s.backends.reduce((n, b) => n + b.pins, 0),
+    ]),
+  );
+}
+
+export function backendsTable(backends: BackendView[], now = Date.now()): string {
+  if (backends.length === 0) return 'no backends';
+  return table(
+    ['BACKEND', 'STATE', 'SINCE', 'WEIGHT', 'SLOTS', 'INCOMING', 'PINS', 'PACKETS', 'BYTES', 'MAC'],
+    backends.map((b) => [
+      b.key, b.state, ago(b.stateSince, now), b.weight, b.slots, b.slotsIncoming, b.pins,
+      human(b.traffic.packets), human(b.traffic.bytes), b.mac ?? b.resolvedMac ?? '-',
+    ]),
+  );
+}
+
+export function serviceDetail(s: ServiceView): string {
+  const lines = [
+    `service ${s.name}`,
+    `  vip        ${s.vip}:${s.port}/${s.proto}  (virtual MAC ${s.vmac})`,
+    `  mode       ${s.mode}`,
+    `  slots      ${s.slots} (${s.querySlots.length} query, ${s.migrations.length} migrating)`,
+    `  switches   ${s.switches.length === 0 ? 'all' : s.switches.join(', ')}`,
+    `  tracking   ${s.tracking}`,
+    `  migration  min ${s.migration.minMs} ms, quiet ${s.migration.quietMs} ms, max ${s.migration.maxMs} ms; at most ${s.maxQuerySlots} query slots`,
+    `  pins idle  tcp ${s.pinIdleTimeout.tcp} s, udp ${s.pinIdleTimeout.udp} s`,
+    `  counters   ${s.counters.packetIns} packet-ins, ${s.counters.pinsInstalled} pins installed, ${s.counters.pinsRemoved} removed`,
+    '',
+    backendsTable(s.backends),
+  ];
+  return lines.join('\n');
+}
+
+export function statusText(st: StatusView, now = Date.now()): string {
+  const c = st.counters;
+  const parts = [
+    `up ${ago(st.startedAt, now)}  ·  ${st.switches.length} switch${st.switches.length === 1 ? '' : 'es'}  ·  ${st.services.length} service${st.services.length === 1 ? '' : 's'}`,
+    `packet-ins ${c.packetIns}  ·  pins installed ${c.pinsInstalled}, removed ${c.pinsRemoved}  ·  migrations active ${c.migrationsActive}  ·  slots moved ${c.slotsMoved}`,
+    '',
+    st.switches.length === 0
+      ? 'no switches connected'
+      : table(['SWITCH', 'OF', 'ADDRESS', 'UP', 'PORTS', 'QUEUE'], st.switches.map((w) => [
+        w.dpid, `1.${w.version - 1}`, w.address, ago(w.connectedAt, now), w.ports.length, w.queueDepth,
+      ])),
+    '',
+    st.services.length === 0
+      ? 'no services'
+      : table(['SERVICE', 'VIP', 'PROTO', 'MODE', 'BACKENDS', 'ACTIVE', 'MIGRATING', 'PINS'], st.services.map((s) => [
+        s.name, `${s.vip}:${s.port}`, s.proto, s.mode, s.backends, s.activeBackends, s.migrating, s.pins,
+      ])),
+  ];
+  return parts.join('\n');
+}
+
+export function describeEvent(e: StoredEvent): string {
+  const what = match(e.event)
+    .with({ type: 'service_added' }, (x) => `service ${x.service} added`)
+    .with({ type: 'service_removed' }, (x) => `service ${x.service} removed`)
+    .with({ type: 'backend_added' }, (x) => `${x.service}: backend ${x.backend} added`)
+    .with({ type: 'backend_state' }, (x) => `${x.service}: backend ${x.backend} ${x.from} → ${x.to}${x.reason ? ` (${x.reason})` : ''}`)
+    .with({ type: 'backend_weight' }, (x) => `${x.service}: backend ${x.backend} weight ${x.from} → ${x.to}`)
+    .with({ type: 'backend_resolved' }, (x) => `${x.service}: backend ${x.backend} is at ${x.mac} on switch ${x.dpid} port ${x.port}`)
+    .with({ type: 'migration_started' }, (x) => `${x.service}: migrating ${x.slots.length} slot${x.slots.length === 1 ? '' : 's'} (${x.reason})`)
+    .with({ type: 'slot_moved' }, (x) => `${x.service}: slot ${x.slot} ${x.from ?? 'none'} → ${x.to ?? 'none'}`)
+    .with({ type: 'migration_done' }, (x) => `${x.service}: migration done`)
+    .with({ type: 'switch_up' }, (x) => `switch ${x.dpid} connected (OpenFlow 1.${x.version - 1})`)
+    .with({ type: 'switch_down' }, (x) => `switch ${x.dpid} disconnected`)
+    .with({ type: 'error' }, (x) => `error${x.service ? ` in ${x.service}` : ''}: ${x.message}`)
+    .exhaustive();
+  return `${new Date(e.at).toISOString()}  #${e.id}  ${what}`;
+}

@@ -1,0 +1,326 @@
+// The `holdfast` command's program: every verb talks to the management API (except `start`, which runs it).
+// Errors are one line on stderr and a non-zero exit.
+import { Command, CommanderError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { isIPv4 } from 'node:net';
+import type { BackendView, ServiceView, StatusView } from '../../apps/lb/control.js';
+import type { StoredEvent } from '../../apps/lb/model.js';
+import type { WsServerMessage } from '../../controller/management/protocol.js';
+import { parseApiUrl, parseBackendRef, parseDpid, parseHostPort, parseIntArg, parseMac, parsePort } from './args.js';
+import { ApiClient, backendPath, servicePath } from './client.js';
+import { CliError } from './errors.js';
+import { backendsTable, describeEvent, serviceDetail, servicesTable, statusText } from './format.js';
+import { waitForBackend, type WaitGoal } from './wait.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+const DEFAULT_API = 'http://127.0.0.1:8080';
+
+interface GlobalOpts { api?: string; token?: string; json?: boolean }
+
+/** The client options of the program and of the leaf command, the leaf's winning. */
+function context(cmd: Command): { client: ApiClient; json: boolean } {
+  const o = cmd.optsWithGlobals<GlobalOpts>();
+  const api = parseApiUrl(o.api ?? process.env.HOLDFAST_API ?? DEFAULT_API);
+  const token = o.token ?? (process.env.HOLDFAST_TOKEN || undefined);
+  return { client: new ApiClient({ api, token }), json: o.json === true };
+}
+
+function print(text: string): void {
+  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+}
+
+function printJson(value: unknown): void {
+  print(JSON.stringify(value, null, 2));
+}
+
+/** Adds --api/--token/--json to a command that talks to the API. */
+function withClientOptions(cmd: Command): Command {
+  return cmd
+    .option('--api <url>', `management API URL (env HOLDFAST_API, default ${DEFAULT_API})`)
+    .option('--token <token>', 'API token (env HOLDFAST_TOKEN)')
+    .option('--json', 'machine-readable JSON output');
+}
+
+const collect = (value: string, prev: string[] = []): string[] => [...prev, value];
+
+function checkIp(text: string, what: string): string {
+  if (!isIPv4(text)) throw new CliError(`bad ${what} "${text}": expected an IPv4 address`);
+  return text;
+}
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('holdfast')
+    .description('Connection-preserving L4 load balancer on OpenFlow switches')
+    .version(pkg.version)
+    .enablePositionalOptions()
+    .exitOverride()
+    .configureOutput({ outputError: () => {} })
+    .showSuggestionAfterError(true);
+  withClientOptions(program);
+
+  // ---- start
+  program
+    .command('start')
+    .description('run the controller: OpenFlow listener, load balancer, management API and live view')
+    .option('--openflow <host:port>', 'where switches connect', '0.0.0.0:6653')
+    .option('--api <host:port>', 'where the management API and live view listen', '127.0.0.1:8080')
+    .option('--db <file>', 'SQLite state file', './holdfast.db')
+    .option('--token <token>', 'require this API token (needed when --api is not loopback; env HOLDFAST_TOKEN)')
+    .option('--tls-cert <file>', 'OpenFlow TLS certificate (PEM)')
+    .option('--tls-key <file>', 'OpenFlow TLS private key (PEM)')
+    .option('--tls-ca <file>', 'CA certificate that signs the switches\' certificates (PEM)')
+    .addOption(new Option('--log <level>', 'log level (env HOLDFAST_LOG)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
+    .action(async (o: { openflow: string; api: string; db: string; token?: string; tlsCert?: string; tlsKey?: string; tlsCa?: string; log?: string }) => {
+      const tlsGiven = [o.tlsCert, o.tlsKey, o.tlsCa].filter((x) => x !== undefined).length;
+      if (tlsGiven !== 0 && tlsGiven !== 3) throw new CliError('TLS needs all of --tls-cert, --tls-key and --tls-ca');
+      const { runStart } = await import('./start.js');
+      await runStart({
+        openflow: parseHostPort(o.openflow, '--openflow address'),
+        api: parseHostPort(o.api, '--api address', '127.0.0.1'),
+        db: o.db,
+        token: o.token ?? (process.env.HOLDFAST_TOKEN || undefined),
+        tls: tlsGiven === 3 ? { cert: o.tlsCert!, key: o.tlsKey!, ca: o.tlsCa! } : undefined,
+        logLevel: o.log,
+      });
+    });
+
+  // ---- service
+  const service = program.command('service').description('add, list, show and remove services');
+
+  withClientOptions(service.command('add <name>'))
+    .description('add a virtual service')
+    .requiredOption('--vip <ip>', 'virtual IP address')
+    .requiredOption('--port <n>', 'service port')
+    .addOption(new Option('--proto <proto>', 'protocol').choices(['tcp', 'udp']))
+    .addOption(new Option('--mode <mode>', 'forwarding mode').choices(['nat', 'dsr']))
+    .option('--slots <n>', 'number of slots (hash buckets), fixed for the life of the service')
+    .option('--switch <dpid>', 'install on this switch (repeatable; default: all switches)', collect)
+    .addOption(new Option('--tracking <what>', 'which flows get pins').choices(['migrations', 'all']))
+    .action(async (name: string, o: { vip: string; port: string; proto?: 'tcp' | 'udp'; mode?: 'nat' | 'dsr'; slots?: string; switch?: string[]; tracking?: 'migrations' | 'all' }, cmd: Command) => {
+      const { client, json } = context(cmd);
+      const body = {
+        name,
+        vip: checkIp(o.vip, 'VIP'),
+        port: parsePort(o.port, 'port'),
+        ...(o.proto && { proto: o.proto }),
+        ...(o.mode && { mode: o.mode }),
+        ...(o.slots !== undefined && { slots: parseIntArg(o.slots, 'slot count', 1, 1_000_000) }),
+        ...(o.switch && { switches: o.switch.map(parseDpid) }),
+        ...(o.tracking && { tracking: o.tracking }),
+      };
+      const s = await client.post<ServiceView>('/services', body);
+      if (json) printJson(s);
+      else print(`service ${s.name} added: ${s.vip}:${s.port}/${s.proto}, ${s.mode}, ${s.slots} slots, on ${s.switches.length ? s.switches.join(', ') : 'all switches'}`);
+    });
+
+  withClientOptions(service.command('list'))
+    .description('list services')
+    .action(async (_o: unknown, cmd: Command) => {
+      const { client, json } = context(cmd);
+      const list = await client.get<ServiceView[]>('/services');
+      if (json) printJson(list);
+      else print(servicesTable(list));
+    });
+
+  withClientOptions(service.command('show <name>'))
+    .description('show a service, its slots and its backends')
+    .action(async (name: string, _o: unknown, cmd: Command) => {
+      const { client, json } = context(cmd);
+      const s = await client.get<ServiceView>(servicePath(name));
+      if (json) printJson(s);
+      else print(serviceDetail(s));
+    });
+
+  withClientOptions(service.command('remove <name>'))
+    .description('remove a service, its flows, group and pins from every switch')
+    .action(async (name: string, _o: unknown, cmd: Command) => {
+      const { client, json } = context(cmd);
+      const r = await client.delete<{ removed: string }>(servicePath(name));
+      if (json) printJson(r);
+      else print(`service ${name} removed`);
+    });
+
+  // ---- backend
+  const backend = program.command('backend').description('add, drain, enable, reweight, remove and list backends');
+
+  withClientOptions(backend.command('add <service> <backend>'))
+    .description('add a backend IP[:PORT] (the port is required in nat mode)')
+    .option('--weight <n>', 'share of slots (0 = no new flows)', '1')
+    .option('--mac <mac>', 'the backend\'s MAC (skips ARP resolution; with --switch-port)')
+    .option('--switch-port <n>', 'the switch port the backend is on (with --mac)')
+    .action(async (svc: string, ref: string, o: { weight: string; mac?: string; switchPort?: string }, cmd: Command) => {
+      const { client, json } = context(cmd);
+      const b = parseBackendRef(ref);
+      if ((o.mac === undefined) !== (o.switchPort === undefined)) throw new CliError('--mac and --switch-port go together');
+      const body = {
+        ip: b.ip,
+        ...(b.port !== undefined && { port: b.port }),
+        weight: parseIntArg(o.weight, 'weight', 0, 1_000_000),
+        ...(o.mac !== undefined && { mac: parseMac(o.mac) }),
+        ...(o.switchPort !== undefined && { switchPort: parseIntArg(o.switchPort, 'switch port', 1, 0xffffff00) }),
+      };
+      const v = await client.post<BackendView>(`${servicePath(svc)}/backends`, body);
+      if (json) printJson(v);
+      else print(`backend ${v.key} added to ${svc}: weight ${v.weight}, ${v.state}`);
+    });
+
+  const waitable = (verb: 'drain' | 'remove', goal: WaitGoal) => async (svc: string, ref: string, o: { wait?: boolean; now?: boolean; timeout?: string }, cmd: Command) => {
+    const { client, json } = context(cmd);
+    const { key } = parseBackendRef(ref);
+    const timeoutMs = o.timeout === undefined ? undefined : parseIntArg(o.timeout, 'timeout', 1, 86_400 * 7) * 1000;
+    let initialSlots: number | undefined;
+    if (o.wait) initialSlots = (await client.get<BackendView>(backendPath(svc, key))).slots;
+    const v = verb === 'drain'
+      ? await client.post<BackendView>(`${backendPath(svc, key)}/drain`)
+      : await client.delete<BackendView>(`${backendPath(svc, key)}${o.now ? '?now=1' : ''}`);
+    if (!o.wait) {
+      if (json) printJson(v);
+      else if (verb === 'drain') print(`backend ${key} of ${svc}: ${v.state} (${v.pins} pins left)`);
+      else print(v.state === 'removed' ? `backend ${key} removed from ${svc}` : `backend ${key} of ${svc}: ${v.state}, removed when its last pin is gone`);
+      return;
+    }
+    const done = await waitForBackend({ client, service: svc, key, goal, out: json ? process.stderr : process.stdout, initialSlots, timeoutMs });
+    if (json) printJson(done.backend ?? { ...v, state: 'removed' });
+    else print(`backend ${key} of ${svc}: ${goal === 'removed' ? 'removed' : done.progress.state} (${done.progress.slotsMoved} slots moved)`);
+  };
+
+  withClientOptions(backend.command('drain <service> <backend>'))
+    .description('stop new flows to a backend and keep it until its last pin is gone')
+    .option('--wait', 'wait until it is drained, showing progress')
+    .option('--timeout <seconds>', 'with --wait: give up waiting after this long')
+    .action(waitable('drain', 'drained'));
+
+  withClientOptions(backend.command('enable <service> <backend>'))
+    .description('make a drained, draining or down backend active again')
+    .action(async (svc: string, ref: string, _o: unknown, cmd: Command) => {
+      const { client, json } = context(cmd);
+      const { key } = parseBackendRef(ref);
+      const v = await client.post<BackendView>(`${backendPath(svc, key)}/enable`);
+      if (json) printJson(v);
+      else print(`backend ${key} of ${svc}: ${v.state}`);
+    });
+
+  withClientOptions(backend.command('weight <service> <backend> <weight>'))
+    .description('change a backend\'s weight (its share of slots)')
+    .action(async (svc: string, ref: string, w: string, _o: unknown, cmd: Command) => {
+      const { client, json } = context(cmd);
+      const { key } = parseBackendRef(ref);
+      const v = await client.put<BackendView>(`${backendPath(svc, key)}/weight`, { weight: parseIntArg(w, 'weight', 0, 1_000_000) });
+      if (json) printJson(v);
+      else print(`backend ${key} of ${svc}: weight ${v.weight}`);
+    });
+
+  withClientOptions(backend.command('remove <service> <backend>'))
+    .description('remove a backend: drain it, then delete it (--now: at once, dropping its pins)')
+    .option('--now', 'move its slots at once and delete its pins (its connections break)')
+    .option('--wait', 'wait until it is gone, showing progress')
+    .option('--timeout <seconds>', 'with --wait: give up waiting after this long')
+    .action(waitable('remove', 'removed'));
+
+  withClientOptions(backend.command('list <service>'))
+    .description('list a service\'s backends')
+    .action(async (svc: string, _o: unknown, cmd: Command) => {
+      const { client, json } = context(cmd);
+      const list = await client.get<BackendView[]>(`${servicePath(svc)}/backends`);
+      if (json) printJson(list);
+      else print(backendsTable(list));
+    });
+
+  // ---- status, events, watch
+  withClientOptions(program.command('status'))
+    .description('switches, services and counters')
+    .action(async (_o: unknown, cmd: Command) => {
+      const { client, json } = context(cmd);
+      const st = await client.get<StatusView>('/status');
+      if (json) printJson(st);
+      else print(statusText(st));
+    });
+
+  withClientOptions(program.command('events'))
+    .description('print the event log')
+    .option('--after <id>', 'only events after this id', '0')
+    .option('--limit <n>', 'at most this many', '100')
+    .action(async (o: { after: string; limit: string }, cmd: Command) => {
+      const { client, json } = context(cmd);
+      const after = parseIntArg(o.after, 'event id', 0, Number.MAX_SAFE_INTEGER);
+      const limit = parseIntArg(o.limit, 'limit', 1, 1000);
+      const list = await client.get<StoredEvent[]>(`/events?after=${after}&limit=${limit}`);
+      if (json) printJson(list);
+      else print(list.length ? list.map(describeEvent).join('\n') : 'no events');
+    });
+
+  withClientOptions(program.command('watch'))
+    .description('stream events as they happen (Ctrl-C to stop)')
+    .action(async (_o: unknown, cmd: Command) => {
+      const { client, json } = context(cmd);
+      await watch(client, json);
+    });
+
+  return program;
+}
+
+/** Streams events until SIGINT; reconnects (replaying missed events) if the controller restarts. */
+async function watch(client: ApiClient, json: boolean): Promise<void> {
+  let lastId: number | undefined;
+  let stopping = false;
+  const show = (e: StoredEvent): void => {
+    if (lastId !== undefined && e.id <= lastId) return;
+    lastId = e.id;
+    print(json ? JSON.stringify(e) : describeEvent(e));
+  };
+  let ws = await client.openFeed();
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', () => { stopping = true; ws.close(); resolve(); });
+    const attach = (): void => {
+      ws.on('message', (data) => {
+        const m = JSON.parse(String(data)) as WsServerMessage;
+        if (m.type === 'snapshot') {
+          // First connect: the last few events for context; reconnect: everything we missed.
+          const replay = lastId === undefined ? m.recentEvents.slice(-10) : m.recentEvents;
+          for (const e of replay) show(e);
+          lastId ??= m.lastEventId;
+        } else if (m.type === 'event') show(m.event);
+      });
+      ws.on('close', () => {
+        if (stopping) return;
+        process.stderr.write('holdfast: lost the connection to the API, reconnecting…\n');
+        void reconnect();
+      });
+      ws.on('error', () => {});
+    };
+    const reconnect = async (): Promise<void> => {
+      for (let delay = 500; !stopping; delay = Math.min(delay * 2, 5000)) {
+        await new Promise((r) => setTimeout(r, delay));
+        try {
+          ws = await client.openFeed();
+          attach();
+          return;
+        } catch { /* keep trying */ }
+      }
+    };
+    attach();
+  });
+}
+
+function oneLine(s: string): string {
+  return s.replace(/^error:\s*/i, '').replace(/\s*\n\s*/g, '; ').trim();
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version were printed; usage errors become our one line.
+      if (err.exitCode === 0 || err.code === 'commander.help' || err.code === 'commander.helpDisplayed') return err.exitCode;
+      process.stderr.write(`holdfast: ${oneLine(err.message)}\n`);
+      return err.exitCode || 2;
+    }
+    process.stderr.write(`holdfast: ${oneLine(err instanceof Error ? err.message : String(err))}\n`);
+    return err instanceof CliError ? err.exitCode : 1;
+  }
+}

@@ -1,0 +1,124 @@
+// `holdfast start`: the store, the OpenFlow runtime, the load balancer and the management server,
+// wired together and shut down cleanly on SIGINT/SIGTERM.
+import { readFileSync } from 'node:fs';
+import { LoadBalancer } from '../../apps/lb/app.js';
+import { Controller, type TlsOptions } from '../../controller/index.js';
+import { assertBindAllowed } from '../../controller/management/auth.js';
+import { startManagementServer, type ManagementServer } from '../../controller/management/server.js';
+import { Store } from '../../db/store.js';
+import type { HostPort } from './args.js';
+import { CliError } from './errors.js';
+
+type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface StartOptions {
+  openflow: HostPort;
+  api: HostPort;
+  db: string;
+  token?: string;
+  tls?: { cert: string; key: string; ca: string };
+  logLevel?: string;
+  /** Where the "listening" lines go (default stdout). */
+  out?: NodeJS.WritableStream;
+  /** Install SIGINT/SIGTERM handlers and resolve only after shutdown (default true). */
+  handleSignals?: boolean;
+}
+
+export interface Running {
+  openflow: { host: string; port: number };
+  api: { host: string; port: number };
+  stop(): Promise<void>;
+}
+
+function readPem(file: string, what: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new CliError(`cannot read the TLS ${what} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+function urlHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/** Starts everything; the returned handle stops it. */
+export async function startHoldfast(o: StartOptions): Promise<Running> {
+  // Refuse an open API before touching anything else.
+  try {
+    assertBindAllowed(o.api.host, o.token);
+  } catch (err) {
+    throw new CliError((err as Error).message);
+  }
+  const tls: TlsOptions | undefined = o.tls && {
+    cert: readPem(o.tls.cert, 'certificate'), key: readPem(o.tls.key, 'key'), ca: readPem(o.tls.ca, 'CA certificate'),
+  };
+  const level = o.logLevel as LogLevel | undefined;
+
+  const cleanups: (() => Promise<void> | void)[] = [];
+  const stop = async (): Promise<void> => {
+    for (const c of cleanups.splice(0).reverse()) {
+      try {
+        await c();
+      } catch { /* keep closing the rest */ }
+    }
+  };
+  try {
+    let store: Store;
+    try {
+      store = Store.open(o.db);
+    } catch (err) {
+      throw new CliError(`cannot open the state file ${o.db}: ${(err as Error).message}`);
+    }
+    cleanups.push(() => store.close());
+
+    const controller = new Controller({ listeners: [{ host: o.openflow.host, port: o.openflow.port, tls: tls !== undefined }], tls, logLevel: level });
+    const lb = new LoadBalancer({ controller, store, log: controller.log.child({ component: 'lb' }) });
+    lb.start();
+    cleanups.push(() => lb.stop());
+    try {
+      await controller.start();
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      throw new CliError(`cannot listen for OpenFlow on ${o.openflow.host}:${o.openflow.port}: ${e.code === 'EADDRINUSE' ? 'address already in use' : e.message}`);
+    } finally {
+      cleanups.push(() => controller.stop());
+    }
+
+    let mgmt: ManagementServer;
+    try {
+      mgmt = await startManagementServer({ host: o.api.host, port: o.api.port, token: o.token, control: lb, log: controller.log.child({ component: 'management' }) });
+    } catch (err) {
+      throw new CliError((err as Error).message);
+    }
+    cleanups.push(() => mgmt.close());
+
+    const of = controller.addresses()[0] ?? { host: o.openflow.host, port: o.openflow.port, tls: false };
+    const out = o.out ?? process.stdout;
+    const apiUrl = `http://${urlHost(mgmt.address.host)}:${mgmt.address.port}`;
+    out.write(`openflow listening on ${urlHost(of.host)}:${of.port}${of.tls ? ' (TLS)' : ''}\n`);
+    out.write(`api listening on ${apiUrl}\n`);
+    out.write(`live view: ${apiUrl}/${o.token ? '#token=<your token>' : ''}\n`);
+    out.write(`state in ${o.db}\n`);
+    return { openflow: { host: of.host, port: of.port }, api: mgmt.address, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** The `start` verb: runs until SIGINT/SIGTERM, then shuts down in order. */
+export async function runStart(o: StartOptions): Promise<void> {
+  const running = await startHoldfast(o);
+  if (o.handleSignals === false) return;
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const onSignal = (): void => {
+      if (stopping) process.exit(130); // a second Ctrl-C: do not wait
+      stopping = true;
+      running.stop().then(resolve, resolve);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}
