@@ -345,6 +345,11 @@ export class SwitchConnection implements SwitchHandle {
       this.malformed(frame, code, `${res.error.kind}: ${res.error.message}`);
       return;
     }
+    // Types up to OFPT_CONTROLLER_STATUS (35, OpenFlow 1.5) exist; the codec may just not model them.
+    if (res.value.type === 'raw' && frame[1] > 35) {
+      this.malformed(frame, OFPBRC_BAD_TYPE, `unknown message type ${frame[1]}`);
+      return;
+    }
     this.onMessage(res.value);
   }
 
