@@ -106,7 +106,7 @@ export function serviceFlows(service: Service, reverseTargets: readonly BackendT
         basic('eth_type', 0x0800), basic('ip_proto', IP_PROTO[service.proto]),
         basic('ipv4_src', t.ip), basic(l4Src(service), t.l4port),
       ], [
-        setField('eth_src', service.vmac), setField('ipv4_src', service.vip), setField(l4Src(service), service.port),
+        setField('ipv4_src', service.vip), setField(l4Src(service), service.port),
         output(OFPP.NORMAL),
       ], serviceCookie(service.id, RULE.natReverseBase + t.id)));
     }
