@@ -31,9 +31,14 @@ const rootLinksOf = (id: string): string[] =>
   execFileSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(id));
 
 async function ping(lab: Lab, from: string, to: string): Promise<boolean> {
-  // One reply within 2 s, sending every 0.2 s: the first may wait for ARP.
-  const r = await lab.exec(from, ['ping', '-c', '1', '-w', '2', '-i', '0.2', lab.host(to).ip]);
+  // One reply within 3 s, sending every 0.2 s: the first may wait for ARP.
+  const r = await lab.exec(from, ['ping', '-c', '1', '-w', '3', '-i', '0.2', lab.host(to).ip]);
   return r.code === 0;
+}
+
+/** After a failed ping the kernel holds a FAILED neighbour entry and ping errors out at once: forget it. */
+async function flushNeighbours(lab: Lab, hosts: string[]): Promise<void> {
+  for (const h of hosts) await lab.exec(h, ['ip', 'neigh', 'flush', 'dev', lab.host(h).veth]);
 }
 
 /** Waits for a line on a child's stdout that satisfies pred. */
@@ -103,6 +108,7 @@ describe('Open vSwitch lab', () => {
 
     // Secure fail mode with no controller and no flows: nothing passes.
     expect(await ping(lab, 'h1', 'h2')).toBe(false);
+    await flushNeighbours(lab, ['h1', 'h2']);
 
     await lab.ofctl(['-O', 'OpenFlow13', 'add-flow', 'br0', 'actions=NORMAL']);
     expect(await ping(lab, 'h1', 'h2')).toBe(true);
@@ -125,6 +131,7 @@ describe('Open vSwitch lab', () => {
     // The flow went to lab a's switch only.
     expect(await b.ofctl(['-O', 'OpenFlow13', 'dump-flows', 'br0'])).not.toContain('actions=NORMAL');
     expect(await ping(b, 'h1', 'h2')).toBe(false);
+    await flushNeighbours(b, ['h1', 'h2']);
 
     await b.ofctl(['-O', 'OpenFlow13', 'add-flow', 'br0', 'actions=NORMAL']);
     await Promise.all([tcpTransfer(a, 'h1', 'h2'), tcpTransfer(b, 'h2', 'h1')]);

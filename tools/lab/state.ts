@@ -129,11 +129,13 @@ export function cleanupStaleLabsSync(): string[] {
     removed.push(entry);
   }
   // Namespaces are created only after their lab's directory exists, so one without a directory is
-  // left over from a crash during teardown.
+  // left over from a crash during teardown. List namespaces before directories so a lab being
+  // created right now is never mistaken for an orphan.
+  const namespacesNow = listNetns();
   const live = new Set<string>();
   try { for (const e of readdirSync(root)) live.add(e.slice(0, 8)); } catch { /* none */ }
   const orphans = new Map<string, string[]>();
-  for (const ns of listNetns()) {
+  for (const ns of namespacesNow) {
     const id = LAB_NETNS_RE.exec(ns)?.[1];
     if (id && !live.has(id)) orphans.set(id, [...(orphans.get(id) ?? []), ns]);
   }
