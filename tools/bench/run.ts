@@ -1,9 +1,25 @@
 // Benchmark dispatcher: `npm run bench -- <name> [--seconds N] [--json]`.
 import { formatCodecBench, runCodecBench } from './codec.js';
+import { formatBarrierBench, runBarrierBench } from './runtime-barrier.js';
+import { formatFlowModBench, runFlowModBench } from './runtime-flowmods.js';
 
-interface Bench { describe: string; run: (seconds: number, json: boolean) => void }
+interface Bench { describe: string; run: (seconds: number, json: boolean) => void | Promise<void> }
 
 const benches: Record<string, Bench> = {
+  'runtime-barrier': {
+    describe: 'barrier round-trip time against Open vSwitch in a lab (p50/p99 over 5000, plus pipelined rate)',
+    run: async (_seconds, json) => {
+      const r = await runBarrierBench(5000);
+      console.log(json ? JSON.stringify({ bench: 'runtime-barrier', node: process.version, ...r }, null, 2) : formatBarrierBench(r));
+    },
+  },
+  'runtime-flowmods': {
+    describe: 'flow-mods installed per second into Open vSwitch (20000 flows, batched + barrier, and one bundle)',
+    run: async (_seconds, json) => {
+      const r = await runFlowModBench(20_000);
+      console.log(json ? JSON.stringify({ bench: 'runtime-flowmods', node: process.version, ...r }, null, 2) : formatFlowModBench(r));
+    },
+  },
   codec: {
     describe: 'OpenFlow codec decode/encode rates (packet-in, flow-mod, packet-out, 50-flow stats reply)',
     run: (seconds, json) => {
@@ -13,7 +29,7 @@ const benches: Record<string, Bench> = {
   },
 };
 
-function main(argv: string[]): number {
+async function main(argv: string[]): Promise<number> {
   const names = argv.filter((a, i) => !a.startsWith('--') && argv[i - 1] !== '--seconds');
   const si = argv.indexOf('--seconds');
   const seconds = si >= 0 ? Number(argv[si + 1]) : 1;
@@ -29,9 +45,9 @@ function main(argv: string[]): number {
       console.error(`unknown benchmark "${n}"`);
       return 2;
     }
-    b.run(seconds, json);
+    await b.run(seconds, json);
   }
   return 0;
 }
 
-process.exitCode = main(process.argv.slice(2));
+main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (err: Error) => { console.error(err.message); process.exitCode = 1; });
