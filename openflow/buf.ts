@@ -96,6 +96,12 @@ export class Writer {
     this.buf = next;
   }
 
+  /** Continue writing into `buf` at `offset` (the writer still grows into a new buffer if needed). */
+  attach(buf: Buffer, offset: number): void {
+    this.buf = buf;
+    this.offset = offset;
+  }
+
   /** Start over, keeping the allocated buffer (for a scratch writer reused across calls). */
   reset(): void {
     this.offset = 0;
@@ -132,7 +138,7 @@ export class Writer {
 
   u64(v: bigint): void {
     // Cookies and metadata are mostly small: avoid BigInt arithmetic when the high word is 0.
-    if (v >= 0n && v <= 0xffffffffn) {
+    if (v === 0n || (v > 0n && v <= 0xffffffffn)) {
       this.u32(0);
       this.u32(Number(v));
       return;

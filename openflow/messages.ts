@@ -472,20 +472,34 @@ function decodeBundleAdd(r: Reader, version: WireVersion, xid: number): OfMessag
 // ---------------------------------------------------------------------------------------------
 // Encode
 
-const scratch = new Writer(4096);
+// Messages are written straight into a shared slab and returned as views of it (as Node's own
+// Buffer pool does), so a typical encode makes no copy and no allocation of its own.
+const SLAB_SIZE = 16384;
+const SLAB_MIN_FREE = 2048;
+let slab = Buffer.allocUnsafe(SLAB_SIZE);
+let slabOffset = 0;
+const slabWriter = new Writer(16);
 
 /**
- * Encodes one message into a fresh Buffer. Throws CodecError('bad_value') for values that cannot
- * be encoded (unknown enum names, out-of-range integers, malformed addresses) and
- * CodecError('too_large') for messages over 65535 bytes.
+ * Encodes one message into a Buffer of its own bytes (a view that later encodes never touch).
+ * Throws CodecError('bad_value') for values that cannot be encoded (unknown enum names,
+ * out-of-range integers, malformed addresses) and CodecError('too_large') over 65535 bytes.
  */
 export function encodeMessage(msg: OfMessage): Buffer {
-  scratch.reset();
-  writeMessage(scratch, msg);
-  const n = scratch.offset;
-  const out = Buffer.allocUnsafe(n);
-  scratch.buffer.copy(out, 0, 0, n);
-  return out;
+  if (slabOffset > SLAB_SIZE - SLAB_MIN_FREE) {
+    slab = Buffer.allocUnsafe(SLAB_SIZE);
+    slabOffset = 0;
+  }
+  const start = slabOffset;
+  slabWriter.attach(slab, start);
+  writeMessage(slabWriter, msg); // on a throw, slabOffset is unchanged and the bytes are reused
+  const end = slabWriter.offset;
+  if (slabWriter.buffer !== slab) {
+    // Outgrew the slab: the writer moved to a private buffer, which becomes the result.
+    return slabWriter.buffer.subarray(start, end);
+  }
+  slabOffset = (end + 7) & ~7;
+  return slab.subarray(start, end);
 }
 
 /** Appends one whole message (header included) to `w`. */
