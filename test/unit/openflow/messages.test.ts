@@ -329,6 +329,24 @@ describe('malformed input gives typed errors, never throws', () => {
   });
 });
 
+describe('encodeMessage buffers', () => {
+  test('earlier results are not overwritten by later encodes, nor by a failed one', () => {
+    const first = encodeMessage(flowMod(4));
+    const copy = Buffer.from(first);
+    const many: Buffer[] = [];
+    for (let i = 0; i < 500; i++) many.push(encodeMessage({ type: 'echo_request', version: 4, xid: i, data: Buffer.alloc(i % 97, i & 0xff) }));
+    expect(() => encodeMessage({ ...flowMod(4), priority: -1 } as OfMessage)).toThrow(CodecError);
+    many.push(encodeMessage({ type: 'echo_request', version: 4, xid: 9999, data: Buffer.alloc(20000, 7) })); // larger than the slab
+    expect(first.equals(copy)).toBe(true);
+    many.slice(0, 500).forEach((b, i) => {
+      const d = decodeMessage(b);
+      expect(d.ok && d.value.type === 'echo_request' && d.value.xid === i && d.value.data.length === i % 97).toBe(true);
+    });
+    expect(many[500].length).toBe(20008);
+    expect(decodeMessage(many[500]).ok).toBe(true);
+  });
+});
+
 describe('encode rejects what cannot be encoded', () => {
   const bad = (m: OfMessage, kind: string) => {
     try { encodeMessage(m); expect.unreachable(); } catch (e) { expect(e).toBeInstanceOf(CodecError); expect((e as CodecError).kind).toBe(kind); }
