@@ -1,6 +1,10 @@
 // Test helpers around the Open vSwitch lab: labs started through labs.start() are stopped by
 // labs.stopAll() (call it in afterEach), and small socket utilities for OpenFlow-level checks.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startLab, type Lab, type LabSpec } from '../../tools/lab/lab.js';
 
 export class LabPool {
@@ -99,4 +103,16 @@ export class Acceptor {
 /** The OpenFlow header of a message: version, type, length, xid. */
 export function ofHeader(b: Buffer): { version: number; type: number; length: number; xid: number } {
   return { version: b.readUInt8(0), type: b.readUInt8(1), length: b.readUInt16BE(2), xid: b.readUInt32BE(4) };
+}
+
+/**
+ * Compiles tools/lab alone (it imports only Node built-ins) into a temp dir, so a test can run the
+ * lab in a separate owner process. Returns the dir; the caller removes it.
+ */
+export function compileLabModule(): string {
+  const out = mkdtempSync(join(tmpdir(), 'holdfast-labjs-'));
+  execFileSync('npx', ['tsc', '--ignoreConfig', '--outDir', out, '--rootDir', 'tools/lab', '--module', 'nodenext', '--moduleResolution', 'nodenext',
+    '--target', 'es2022', '--types', 'node', '--skipLibCheck', 'tools/lab/cli.ts', 'tools/lab/lab.ts'], { stdio: 'pipe' });
+  writeFileSync(join(out, 'package.json'), '{"type":"module"}');
+  return out;
 }

@@ -1,12 +1,13 @@
 // The Open vSwitch lab against the real thing: userspace OVS, network namespaces, real traffic.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { afterEach, describe, expect, it } from 'vitest';
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { cleanupStaleLabs, type Lab, type LabSpec } from '../../tools/lab/lab.js';
-import { Acceptor, connectTcp, LabPool, ofHeader, readBytes } from '../helpers/lab.js';
+import { Acceptor, compileLabModule, connectTcp, LabPool, ofHeader, readBytes } from '../helpers/lab.js';
 
 const twoHosts = (extra: Partial<LabSpec> = {}): LabSpec => ({
   bridges: [{ name: 'br0' }],
@@ -180,6 +181,45 @@ describe('Open vSwitch lab', () => {
     }
   });
 
+  it('carries TLS between the bridge and a controller on the root loopback (ssl: target, mutual certificates)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'holdfast-labtls-'));
+    const ssl = (args: string[]): void => { execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' }); };
+    const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+    try {
+      ssl(['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-subj', '/CN=holdfast-test-ca', '-days', '1']);
+      for (const who of ['controller', 'switch']) {
+        ssl(['req', ...ec, '-keyout', `${who}.key`, '-out', `${who}.csr`, '-subj', `/CN=${who}`]);
+        ssl(['x509', '-req', '-in', `${who}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${who}.crt`, '-days', '1']);
+      }
+      const read = (f: string): Buffer => readFileSync(join(dir, f));
+      const server = createTlsServer({ key: read('controller.key'), cert: read('controller.crt'), ca: read('ca.crt'), requestCert: true, rejectUnauthorized: true });
+      const accepted = new Promise<TLSSocket>((resolve, reject) => {
+        server.once('secureConnection', resolve);
+        setTimeout(() => reject(new Error('no TLS connection from the switch within 10 s')), 10_000).unref();
+      });
+      const port = await new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => {
+        const a = server.address();
+        resolve(typeof a === 'object' && a ? a.port : 0);
+      }));
+      onTestFinished(() => new Promise<void>((r) => server.close(() => r())));
+      await pool.start({
+        bridges: [{ name: 'br0', controller: { host: '127.0.0.1', port, tls: { key: join(dir, 'switch.key'), cert: join(dir, 'switch.crt'), ca: join(dir, 'ca.crt') } } }],
+        hosts: [],
+      });
+      const sock = await accepted;
+      try {
+        expect(sock.authorized).toBe(true);
+        expect(sock.getPeerCertificate().subject.CN).toBe('switch');
+        const hello = ofHeader(await readBytes(sock, 8));
+        expect(hello).toMatchObject({ type: 0, version: 6 });
+      } finally {
+        sock.destroy();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("exposes the bridge's ptcp listener on the root loopback (OpenFlow HELLO), with the configured protocols", async () => {
     const lab = await pool.start({ bridges: [{ name: 'br0', listenPort: 6634, protocols: ['OpenFlow13'], datapathId: '00000000000000a1' }], hosts: [] });
     const port = lab.exposedListenPort('br0');
@@ -198,38 +238,64 @@ describe('Open vSwitch lab', () => {
     expect(() => lab.exposedListenPort('br9')).toThrow(/no bridge/);
   });
 
-  it('removes the lab of an owner that was SIGKILLed at the next start', async () => {
-    // Build the lab CLI alone (it imports only Node built-ins) and run it as a separate owner process.
-    const out = mkdtempSync(join(tmpdir(), 'holdfast-labcli-'));
-    let child: ChildProcess | undefined;
-    try {
-      execFileSync('npx', ['tsc', '--ignoreConfig', '--outDir', out, '--rootDir', 'tools/lab', '--module', 'nodenext', '--moduleResolution', 'nodenext',
-        '--target', 'es2022', '--types', 'node', '--skipLibCheck', 'tools/lab/cli.ts'], { stdio: 'pipe' });
-      writeFileSync(join(out, 'package.json'), '{"type":"module"}');
-      child = spawn('node', [join(out, 'cli.js'), 'up', '--hosts', '2', '--listen-port', '6634', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
-      const info = JSON.parse(await waitLine(child, (l) => l.startsWith('{'), 20_000)) as { id: string; runDir: string; ovsNetns: string; hosts: Array<{ netns: string }> };
-      const vswitchd = Number(readFileSync(join(info.runDir, 'ovs-vswitchd.pid'), 'utf8'));
-      const namespaces = [info.ovsNetns, ...info.hosts.map((h) => h.netns)];
-      const exited = new Promise((r) => child?.once('exit', r));
-      child.kill('SIGKILL');
-      await exited;
-      // A crash leaves everything behind...
-      expect(namespaces.every((ns) => netnsList().includes(ns))).toBe(true);
-      expect(alive(vswitchd)).toBe(true);
+  describe('in a separate owner process', () => {
+    let out = '';
+    beforeAll(() => { out = compileLabModule(); });
+    afterAll(() => rmSync(out, { recursive: true, force: true }));
 
-      // ...until the next lab starts.
-      const next = await pool.start(twoHosts());
-      expect(next.id).not.toBe(info.id);
-      for (const ns of namespaces) expect(netnsList()).not.toContain(ns);
-      expect(alive(vswitchd)).toBe(false);
-      expect(existsSync(info.runDir)).toBe(false);
-      // Our own live lab is not stale.
-      expect(await cleanupStaleLabs()).not.toContain(next.id);
-      expect(existsSync(next.runDir)).toBe(true);
-    } finally {
-      child?.kill('SIGKILL');
-      rmSync(out, { recursive: true, force: true });
-      await cleanupStaleLabs();
-    }
-  }, 60_000);
+    it('removes the lab of an owner that was SIGKILLed at the next start', async () => {
+      const child = spawn('node', [join(out, 'cli.js'), 'up', '--hosts', '2', '--listen-port', '6634', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      try {
+        const info = JSON.parse(await waitLine(child, (l) => l.startsWith('{'), 20_000)) as { id: string; runDir: string; ovsNetns: string; hosts: Array<{ netns: string }> };
+        const vswitchd = Number(readFileSync(join(info.runDir, 'ovs-vswitchd.pid'), 'utf8'));
+        const namespaces = [info.ovsNetns, ...info.hosts.map((h) => h.netns)];
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGKILL');
+        await exited;
+        // A crash leaves everything behind...
+        expect(namespaces.every((ns) => netnsList().includes(ns))).toBe(true);
+        expect(alive(vswitchd)).toBe(true);
+
+        // ...until the next lab starts.
+        const next = await pool.start(twoHosts());
+        expect(next.id).not.toBe(info.id);
+        for (const ns of namespaces) expect(netnsList()).not.toContain(ns);
+        expect(alive(vswitchd)).toBe(false);
+        expect(existsSync(info.runDir)).toBe(false);
+        // Our own live lab is not stale.
+        expect(await cleanupStaleLabs()).not.toContain(next.id);
+        expect(existsSync(next.runDir)).toBe(true);
+      } finally {
+        child.kill('SIGKILL');
+        await cleanupStaleLabs();
+      }
+    });
+
+    it.each(['SIGTERM', 'exit'] as const)('tears the lab down when the owner ends without stop() (%s)', async (how) => {
+      const script = `
+        const { startLab } = await import(${JSON.stringify(join(out, 'lab.js'))});
+        const lab = await startLab({ bridges: [{ name: 'br0' }], hosts: [{ name: 'h1', bridge: 'br0', ip: '10.0.0.1/24' }] });
+        lab.spawn('h1', ['sleep', '600']);
+        console.log(JSON.stringify({ runDir: lab.runDir, namespaces: [lab.ovsNetns, lab.host('h1').netns] }));
+        process.stdin.on('data', () => process.exit(3));
+        setInterval(() => {}, 1000);`;
+      const child = spawn('node', ['--input-type=module', '-e', script], { stdio: ['pipe', 'pipe', 'pipe'] });
+      try {
+        const info = JSON.parse(await waitLine(child, (l) => l.startsWith('{'), 20_000)) as { runDir: string; namespaces: string[] };
+        const pids = info.namespaces.flatMap(netnsPids);
+        expect(pids.length).toBeGreaterThanOrEqual(3); // ovsdb-server, ovs-vswitchd, sleep
+        const exited = new Promise<[number | null, string | null]>((r) => child.once('exit', (code, sig) => r([code, sig])));
+        if (how === 'SIGTERM') child.kill('SIGTERM');
+        else child.stdin?.write('bye\n');
+        // The hook keeps the signal's default effect, and the process's own exit code.
+        expect(await exited).toEqual(how === 'SIGTERM' ? [null, 'SIGTERM'] : [3, null]);
+        for (const ns of info.namespaces) expect(netnsList()).not.toContain(ns);
+        for (const pid of pids) expect(alive(pid), `pid ${pid}`).toBe(false);
+        expect(existsSync(info.runDir)).toBe(false);
+      } finally {
+        child.kill('SIGKILL');
+        await cleanupStaleLabs();
+      }
+    });
+  });
 });
