@@ -1,0 +1,88 @@
+// The live view in headless Chromium against a real `holdfast start`.
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT, removeDir, startHoldfastProcess, type HoldfastProcess } from '../helpers/holdfast-process.js';
+
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+let hf: HoldfastProcess;
+let profile: string;
+let ctx: BrowserContext;
+let page: Page;
+
+beforeAll(async () => {
+  hf = await startHoldfastProcess();
+  for (const args of [
+    ['service', 'add', 'web', '--vip', '10.0.0.100', '--port', '80', '--slots', '64'],
+    ['service', 'add', 'dns', '--vip', '10.0.0.53', '--port', '53', '--proto', 'udp', '--mode', 'dsr', '--slots', '32'],
+    ['backend', 'add', 'web', '10.0.0.11:8080', '--mac', '02:00:00:00:00:0b', '--switch-port', '1'],
+    ['backend', 'add', 'web', '10.0.0.12:8080', '--mac', '02:00:00:00:00:0c', '--switch-port', '2', '--weight', '2'],
+    ['backend', 'add', 'dns', '10.0.0.21', '--mac', '02:00:00:00:00:15', '--switch-port', '4'],
+  ]) {
+    const r = await hf.cli(args);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+  }
+  profile = mkdtempSync(join(tmpdir(), 'holdfast-chromium-'));
+  ctx = await chromium.launchPersistentContext(profile, {
+    executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS, viewport: { width: 1600, height: 1000 },
+  });
+  page = ctx.pages()[0] ?? (await ctx.newPage());
+}, 60_000);
+
+afterAll(async () => {
+  await ctx?.close();
+  await hf?.stop();
+  if (profile) removeDir(profile);
+  if (hf) removeDir(hf.dir);
+});
+
+describe('live view', () => {
+  it('shows the services and their backends', async () => {
+    await page.goto(hf.api);
+    const web = page.locator('[data-service="web"]');
+    await web.waitFor({ timeout: 5000 });
+    await expect(page.locator('#conn').getAttribute('data-state')).resolves.toBe('live');
+    expect(await web.locator('tr[data-backend]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-backend')))).toEqual(['10.0.0.11:8080', '10.0.0.12:8080']);
+    expect(await web.locator('tr[data-backend="10.0.0.12:8080"] .state').textContent()).toBe('active');
+    expect(await page.locator('[data-service="dns"] tr[data-backend="10.0.0.21"]').count()).toBe(1);
+    // The ring has one segment per slot (64 slots <= 128 are drawn one by one).
+    expect(await web.locator('.ring svg path:not(.migrating) title').count()).toBeGreaterThanOrEqual(64);
+    expect(await page.locator('#events li').count()).toBeGreaterThan(0);
+  });
+
+  it('shows a backend added through the CLI within 2 seconds', async () => {
+    const row = page.locator('[data-service="web"] tr[data-backend="10.0.0.13:8080"]');
+    expect(await row.count()).toBe(0);
+    const r = await hf.cli(['backend', 'add', 'web', '10.0.0.13:8080', '--mac', '02:00:00:00:00:0d', '--switch-port', '3']);
+    expect(r.code).toBe(0);
+    const t0 = Date.now();
+    await row.waitFor({ timeout: 2000 });
+    expect(Date.now() - t0).toBeLessThan(2000);
+    // The event log shows it too.
+    await page.locator('#events li', { hasText: '10.0.0.13:8080' }).first().waitFor({ timeout: 2000 });
+    // Keep a picture while the new backend's slots are still migrating.
+    await page.waitForTimeout(600);
+    mkdirSync(join(ROOT, 'test-artifacts'), { recursive: true });
+    await page.screenshot({ path: join(ROOT, 'test-artifacts/live-view.png'), fullPage: true });
+  });
+
+  it('says when it is disconnected and reconnects when the controller comes back', async () => {
+    const { apiPort, dir } = hf;
+    await hf.stop();
+    await page.locator('#banner:not([hidden])').waitFor({ timeout: 5000 });
+    expect(await page.locator('#banner').textContent()).toMatch(/Disconnected/);
+    expect(await page.evaluate(() => document.body.classList.contains('offline'))).toBe(true);
+    await page.screenshot({ path: join(ROOT, 'test-artifacts/live-view-disconnected.png') });
+
+    hf = await startHoldfastProcess({ apiPort, dir });
+    await page.locator('#conn[data-state="live"]').waitFor({ timeout: 15_000 });
+    expect(await page.evaluate(() => document.body.classList.contains('offline'))).toBe(false);
+    // State came back from the SQLite file.
+    expect(await page.locator('[data-service="web"] tr[data-backend]').count()).toBe(3);
+  });
+});
