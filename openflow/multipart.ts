@@ -1,7 +1,8 @@
 // Multipart (stats) request and reply bodies: the part after the 16-byte multipart header.
-// 1.3 layouts are exact. 1.4 changed port desc and port stats (properties), 1.5 changed group desc
-// (bucket list length + properties) and the flow/aggregate replies (OXS stats): the ones modelled
-// here are decoded, the rest stay `raw` so nothing is lost or misread.
+// 1.3 layouts are exact. Later versions changed some layouts, all modelled here: 1.4 port desc and
+// port stats (properties), 1.5 group desc (bucket list length + properties, which are skipped),
+// 1.5 flow and aggregate replies (OXS stats), 1.5 group/port desc requests (an id). Any other
+// multipart type stays `raw` so nothing is lost or misread.
 import { CodecError, Reader, Writer } from './buf.js';
 import { readBuckets, writeBuckets } from './buckets.js';
 import { readInstructions, writeInstructions } from './instructions.js';
@@ -233,6 +234,93 @@ function writeFlowStats(w: Writer, f: FlowStats, version: WireVersion): void {
   w.patchU16(start, w.offset - start);
 }
 
+// OpenFlow 1.5 carries flow counters as OXS TLVs in an ofp_stats block (reserved u16, length u16
+// covering the header and TLVs, then padding to 8), class OFPXSC_OPENFLOW_BASIC.
+const OFPXSC_OPENFLOW_BASIC = 0x8002;
+const OXS = { DURATION: 0, IDLE_TIME: 1, FLOW_COUNT: 3, PACKET_COUNT: 4, BYTE_COUNT: 5 } as const;
+
+interface OxsStats { durationSec: number; durationNsec: number; flowCount: number; packetCount: bigint; byteCount: bigint }
+
+function readOxsStats(r: Reader): OxsStats {
+  const start = r.offset;
+  r.skip(2);
+  const len = r.u16();
+  if (len < 4) throw new CodecError('bad_length', `ofp_stats length ${len}`);
+  const body = r.sub(len - 4);
+  r.skip(Math.min(r.remaining(), ((len + 7) & ~7) - (r.offset - start)));
+  const s: OxsStats = { durationSec: 0, durationNsec: 0, flowCount: 0, packetCount: 0n, byteCount: 0n };
+  while (body.remaining() > 0) {
+    const header = body.u32();
+    const cls = header >>> 16;
+    const field = (header >>> 9) & 0x7f;
+    const flen = header & 0xff;
+    const v = body.sub(flen);
+    if (cls !== OFPXSC_OPENFLOW_BASIC || (header & 0x100) !== 0) continue;
+    if (field === OXS.DURATION && flen === 8) { s.durationSec = v.u32(); s.durationNsec = v.u32(); }
+    else if (field === OXS.FLOW_COUNT && flen === 4) s.flowCount = v.u32();
+    else if (field === OXS.PACKET_COUNT && flen === 8) s.packetCount = v.u64();
+    else if (field === OXS.BYTE_COUNT && flen === 8) s.byteCount = v.u64();
+  }
+  return s;
+}
+
+function oxsHeader(w: Writer, field: number, len: number): void {
+  w.u32(((OFPXSC_OPENFLOW_BASIC << 16) | (field << 9) | len) >>> 0);
+}
+
+/** Writes the ofp_stats block: duration (flows only), flow_count (aggregate only), packets, bytes. */
+function writeOxsStats(w: Writer, s: OxsStats, what: 'flow' | 'aggregate'): void {
+  const start = w.offset;
+  w.u16(0);
+  w.u16(0);
+  if (what === 'flow') { oxsHeader(w, OXS.DURATION, 8); w.u32(s.durationSec); w.u32(s.durationNsec); }
+  else { oxsHeader(w, OXS.FLOW_COUNT, 4); w.u32(s.flowCount); }
+  oxsHeader(w, OXS.PACKET_COUNT, 8); w.u64(s.packetCount);
+  oxsHeader(w, OXS.BYTE_COUNT, 8); w.u64(s.byteCount);
+  w.patchU16(start + 2, w.offset - start);
+  w.padTo8(start);
+}
+
+/** ofp_flow_desc (1.5): 24 fixed bytes (no counters), match, OXS stats, instructions. */
+const FLOW_DESC_FIXED = 24;
+
+function readFlowDesc15(r: Reader, version: WireVersion): FlowStats {
+  r.skip(4); // length (checked by readRecords) + pad
+  const tableId = r.u8();
+  r.skip(1);
+  const priority = r.u16();
+  const idleTimeout = r.u16();
+  const hardTimeout = r.u16();
+  const flags = r.u16();
+  r.skip(2); // importance: not part of FlowStats
+  const cookie = r.u64();
+  const match = readMatch(r);
+  const st = readOxsStats(r);
+  const instructions = readInstructions(r, r.remaining(), version);
+  return {
+    tableId, durationSec: st.durationSec, durationNsec: st.durationNsec, priority, idleTimeout, hardTimeout, flags,
+    cookie, packetCount: st.packetCount, byteCount: st.byteCount, match, instructions,
+  };
+}
+
+function writeFlowDesc15(w: Writer, f: FlowStats, version: WireVersion): void {
+  const start = w.offset;
+  w.u16(0);
+  w.zeros(2);
+  w.u8(f.tableId);
+  w.zeros(1);
+  w.u16(f.priority);
+  w.u16(f.idleTimeout);
+  w.u16(f.hardTimeout);
+  w.u16(f.flags);
+  w.u16(0);
+  w.u64(f.cookie);
+  writeMatch(w, f.match);
+  writeOxsStats(w, { ...f, flowCount: 0 }, 'flow');
+  writeInstructions(w, f.instructions, version);
+  w.patchU16(start, w.offset - start);
+}
+
 function readTableStats(r: Reader): TableStats {
   const tableId = r.u8();
   r.skip(3);
@@ -432,10 +520,18 @@ export function readMultipartReplyBody(r: Reader, mpType: number, version: WireV
     case OFPMP.DESC:
       return { kind: 'desc', desc: readDesc(r) };
     case OFPMP.FLOW:
-      if (version >= 6) break; // 1.5 flow desc uses OXS stats: not modelled
-      return { kind: 'flow', flows: readRecords(r, FLOW_STATS_FIXED, 'flow stats', 0, (rec) => readFlowStats(rec, version)) };
+      return {
+        kind: 'flow',
+        flows: version >= 6
+          ? readRecords(r, FLOW_DESC_FIXED, 'flow desc', 0, (rec) => readFlowDesc15(rec, version))
+          : readRecords(r, FLOW_STATS_FIXED, 'flow stats', 0, (rec) => readFlowStats(rec, version)),
+      };
     case OFPMP.AGGREGATE: {
-      if (version >= 6) break; // 1.5 aggregate reply uses OXS stats: not modelled
+      if (version >= 6) {
+        const st = readOxsStats(r);
+        expectEnd(r, 'aggregate reply');
+        return { kind: 'aggregate', packetCount: st.packetCount, byteCount: st.byteCount, flowCount: st.flowCount };
+      }
       const packetCount = r.u64();
       const byteCount = r.u64();
       const flowCount = r.u32();
@@ -475,21 +571,19 @@ export function readMultipartReplyBody(r: Reader, mpType: number, version: WireV
   return { kind: 'raw', mpType, body: r.bytes(r.remaining()) };
 }
 
-function unsupported(kind: string, version: WireVersion): CodecError {
-  return new CodecError('bad_value', `${kind} reply body is not modelled for wire version ${version}; send it as raw`);
-}
-
 export function writeMultipartReplyBody(w: Writer, body: MultipartReplyBody, version: WireVersion): number {
   switch (body.kind) {
     case 'desc':
       writeDesc(w, body.desc);
       return OFPMP.DESC;
     case 'flow':
-      if (version >= 6) throw unsupported('flow', version);
-      for (const f of body.flows) writeFlowStats(w, f, version);
+      for (const f of body.flows) (version >= 6 ? writeFlowDesc15 : writeFlowStats)(w, f, version);
       return OFPMP.FLOW;
     case 'aggregate':
-      if (version >= 6) throw unsupported('aggregate', version);
+      if (version >= 6) {
+        writeOxsStats(w, { durationSec: 0, durationNsec: 0, ...body }, 'aggregate');
+        return OFPMP.AGGREGATE;
+      }
       w.u64(body.packetCount);
       w.u64(body.byteCount);
       w.u32(body.flowCount);

@@ -152,11 +152,9 @@ describe('multipart request bodies', () => {
 describe('multipart reply bodies', () => {
   const replies = (v: WireVersion): MultipartReplyBody[] => [
     { kind: 'desc', desc: { mfrDesc: 'Nicira, Inc.', hwDesc: 'Open vSwitch', swDesc: '3.1.0', serialNum: 'None', dpDesc: 'br0' } },
-    ...(v < 6 ? [
-      { kind: 'flow', flows: [flow1, flow2] } as const,
-      { kind: 'flow', flows: [] } as const,
-      { kind: 'aggregate', packetCount: 121n, byteCount: 19279n, flowCount: 3 } as const,
-    ] : []),
+    { kind: 'flow', flows: [flow1, flow2] },
+    { kind: 'flow', flows: [] },
+    { kind: 'aggregate', packetCount: 121n, byteCount: 19279n, flowCount: 3 },
     { kind: 'table', tables: [{ tableId: 0, activeCount: 11, lookupCount: 512n, matchedCount: 256n }, { tableId: 1, activeCount: 12, lookupCount: 513n, matchedCount: 257n }] },
     { kind: 'port_stats', ports: [portStats, { ...portStats, portNo: OFPP.LOCAL }] },
     {
@@ -192,11 +190,25 @@ describe('multipart reply bodies', () => {
     expect(s14.port_stats).toBe(2 * 120);
   });
 
-  it('keeps 1.5 flow and aggregate replies raw (OXS stats are not modelled)', () => {
-    const body = Buffer.from('0123456789abcdef', 'hex');
-    expect(readMultipartReplyBody(new Reader(body), OFPMP.FLOW, 6)).toEqual({ kind: 'raw', mpType: 1, body });
-    expect(readMultipartReplyBody(new Reader(body), OFPMP.AGGREGATE, 6)).toEqual({ kind: 'raw', mpType: 2, body });
-    expect(codecErrorOf(() => writeRep({ kind: 'flow', flows: [] }, 6)).kind).toBe('bad_value');
+  it('writes 1.5 flow and aggregate counters as OXS stats', () => {
+    expect(writeRep({ kind: 'aggregate', packetCount: 121n, byteCount: 19279n, flowCount: 3 }, 6).bytes.toString('hex')).toBe(
+      '00000024' + '80020604' + '00000003' + '80020808' + '0000000000000079' + '80020a08' + '0000000000004b4f' + '00000000');
+    const one = writeRep({ kind: 'flow', flows: [{ ...flow2, instructions: [] }] }, 6).bytes;
+    // 24 fixed bytes, an empty match (8), duration + packets + bytes (4 + 12 + 12 + 12 = 40), no instructions.
+    expect(one.length).toBe(24 + 8 + 40);
+    expect(one.subarray(32, 36).toString('hex')).toBe('00000028');
+    expect(one.subarray(36, 48).toString('hex')).toBe('80020008' + '0000000c' + '14904840');
+  });
+
+  it('reads 1.5 OXS stats in any order and skips unknown or masked entries', () => {
+    // flow_count, an idle_time, an experimenter-class entry, byte_count, packet_count.
+    const stats = '00000038' + '80020604' + '00000007' + '80020208' + '0000000100000002' + 'ffff0004' + 'deadbeef'
+      + '80020a08' + '0000000000000064' + '80020808' + '0000000000000005';
+    expect(readMultipartReplyBody(new Reader(Buffer.from(stats, 'hex')), OFPMP.AGGREGATE, 6))
+      .toEqual({ kind: 'aggregate', flowCount: 7, packetCount: 5n, byteCount: 100n });
+    const cut = Buffer.from(stats, 'hex');
+    cut.writeUInt16BE(0x60, 2);
+    expect(codecErrorOf(() => readMultipartReplyBody(new Reader(cut), OFPMP.AGGREGATE, 6)).kind).toBe('truncated');
   });
 
   it('decodes unknown multipart types as raw', () => {
