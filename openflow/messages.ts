@@ -196,7 +196,11 @@ function decodeBody(r: Reader, version: WireVersion, type: number, xid: number):
       return { type: 'packet_in', version, xid, bufferId, totalLen, reason, tableId, cookie, match, data: rest(r) };
     }
     case OFPT.FLOW_REMOVED: {
-      if (version >= 6) break; // 1.5 layout (ofp_stats) not modelled
+      if (version >= 6) {
+        const m = decodeFlowRemoved15(r, version, xid);
+        if (m) return m;
+        break;
+      }
       const cookie = r.u64();
       const priority = r.u16();
       const reason = reasonOf(FLOW_REMOVED_REASONS, r.u8());
@@ -311,6 +315,40 @@ function decodeBody(r: Reader, version: WireVersion, type: number, xid: number):
     case OFPT.BUNDLE_ADD_MESSAGE: if (version < 5) break; return decodeBundleAdd(r, version, xid);
   }
   return { type: 'raw', version, xid, msgType: type, body: r.buf.subarray(OFP_HEADER_LEN, r.end) };
+}
+
+// OpenFlow 1.5 ofp_stats: OXS TLVs of class 0x8002. Open vSwitch writes duration, packet count
+// and byte count in a flow-removed, in that order; only that form is modelled (else raw).
+const OXS_CLASS_BASIC = 0x8002;
+const OXS_DURATION = 0;
+const OXS_PACKET_COUNT = 4;
+const OXS_BYTE_COUNT = 5;
+const oxsHeader = (field: number, len: number) => ((OXS_CLASS_BASIC << 16) | (field << 9) | len) >>> 0;
+const FLOW_REMOVED15_OXS = [oxsHeader(OXS_DURATION, 8), oxsHeader(OXS_PACKET_COUNT, 8), oxsHeader(OXS_BYTE_COUNT, 8)];
+const FLOW_REMOVED15_STATS_LEN = 4 + 3 * 12;
+
+function decodeFlowRemoved15(r: Reader, version: WireVersion, xid: number): OfMessage | null {
+  const tableId = r.u8();
+  const reason = reasonOf(FLOW_REMOVED_REASONS, r.u8());
+  const priority = r.u16();
+  const idleTimeout = r.u16();
+  const hardTimeout = r.u16();
+  const cookie = r.u64();
+  const match = readMatch(r);
+  r.skip(2); // ofp_stats.reserved
+  if (r.u16() !== FLOW_REMOVED15_STATS_LEN) return null;
+  const vals: bigint[] = [];
+  for (const h of FLOW_REMOVED15_OXS) {
+    if (r.u32() !== h) return null;
+    vals.push(r.u64());
+  }
+  r.skip(((FLOW_REMOVED15_STATS_LEN + 7) & ~7) - FLOW_REMOVED15_STATS_LEN);
+  done(r, 'flow removed');
+  return {
+    type: 'flow_removed', version, xid, cookie, priority, reason, tableId,
+    durationSec: Number(vals[0] >> 32n), durationNsec: Number(vals[0] & 0xffffffffn), idleTimeout, hardTimeout,
+    packetCount: vals[1], byteCount: vals[2], match,
+  };
 }
 
 function decodeHello(r: Reader, version: WireVersion, xid: number): OfMessage {
@@ -564,7 +602,18 @@ function writeBody(w: Writer, msg: OfMessage): number {
       w.u8(msg.tableId); w.u64(msg.cookie); writeMatch(w, msg.match); w.u16(0); w.bytes(msg.data);
       return OFPT.PACKET_IN;
     case 'flow_removed':
-      if (version >= 6) throw new CodecError('bad_value', 'OpenFlow 1.5 flow_removed is not modelled');
+      if (version >= 6) {
+        w.u8(msg.tableId); w.u8(reasonCode(FLOW_REMOVED_REASONS, msg.reason, 'flow-removed reason'));
+        w.u16(msg.priority); w.u16(msg.idleTimeout); w.u16(msg.hardTimeout); w.u64(msg.cookie);
+        writeMatch(w, msg.match);
+        const statsStart = w.offset;
+        w.u16(0); w.u16(FLOW_REMOVED15_STATS_LEN);
+        w.u32(FLOW_REMOVED15_OXS[0]); w.u32(msg.durationSec); w.u32(msg.durationNsec);
+        w.u32(FLOW_REMOVED15_OXS[1]); w.u64(msg.packetCount);
+        w.u32(FLOW_REMOVED15_OXS[2]); w.u64(msg.byteCount);
+        w.padTo8(statsStart);
+        return OFPT.FLOW_REMOVED;
+      }
       w.u64(msg.cookie); w.u16(msg.priority); w.u8(reasonCode(FLOW_REMOVED_REASONS, msg.reason, 'flow-removed reason'));
       w.u8(msg.tableId); w.u32(msg.durationSec); w.u32(msg.durationNsec); w.u16(msg.idleTimeout);
       w.u16(msg.hardTimeout); w.u64(msg.packetCount); w.u64(msg.byteCount); writeMatch(w, msg.match);

@@ -205,6 +205,16 @@ describe('OpenFlow 1.4 / 1.5 forms', () => {
     roundTrip({ type: 'bundle_add_message', version: 5, xid: 18, bundleId: 1, flags: 3, message: flowMod(5), properties: Buffer.from('ffff000c000000010000000200000000', 'hex') });
   });
 
+  test('1.5 flow_removed with OXS stats', () => {
+    const m: OfMessage = {
+      type: 'flow_removed', version: 6, xid: 0, cookie: 5n, priority: 1000, reason: 'idle_timeout', tableId: 0, durationSec: 12,
+      durationNsec: 500, idleTimeout: 10, hardTimeout: 0, packetCount: 3n, byteCount: 180n,
+      match: [{ kind: 'basic', name: 'eth_type', value: 0x0800 }, { kind: 'basic', name: 'ipv4_src', value: '10.0.0.0', mask: '255.255.255.0' }],
+    };
+    // ovs-ofctl: "priority=1000,ip,nw_src=10.0.0.0/24 reason=idle table_id=0 cookie:0x5 duration12.0000005s idle10 pkts3 bytes180"
+    expect(roundTrip(m).toString('hex')).toBe('060b005800000000000003e8000a000000000000000000050001001680000a020800800017080a000000ffffff00000000000028800200080000000c000001f480020808000000000000000380020a0800000000000000b4');
+  });
+
   test('1.5 group mods: insert/remove bucket, properties kept', () => {
     roundTrip({
       type: 'group_mod', version: 6, xid: 9, command: 'insert_bucket', groupType: 'select', groupId: 5, commandBucketId: 0xfffffffe,
@@ -229,8 +239,11 @@ describe('OpenFlow 1.4 / 1.5 forms', () => {
   });
 
   test('unmodelled 1.4/1.5 layouts decode as raw and re-encode exactly', () => {
-    const fr = Buffer.from('060b0018000000010000006400000000000100040000000000', 'hex').subarray(0, 24);
-    fr.writeUInt16BE(24, 2);
+    // 1.5 flow-removed whose stats also carry idle_time (OXS field 1): not the modelled form
+    const fr = Buffer.from(
+      '060b005800000000000003e8000a0000000000000000000500010004000000000000' +
+      '0034' + '800200080000000c000001f4' + '8002020800000005' + '00000000' + '800208080000000000000003' + '80020a0800000000000000b4' + '00000000', 'hex');
+    expect(fr.length).toBe(0x58);
     const d = decodeMessage(fr);
     expect(d.ok && d.value.type).toBe('raw');
     if (d.ok) expect(encodeMessage(d.value).equals(fr)).toBe(true);
