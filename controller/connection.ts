@@ -14,7 +14,6 @@ import {
   encodeRawError, negotiateVersion, OFPBRC_BAD_LEN, OFPBRC_BAD_TYPE, OFPBRC_BAD_VERSION, OFPET_BAD_REQUEST,
   OFPET_HELLO_FAILED, OFPHFC_INCOMPATIBLE, SUPPORTED_VERSIONS, versionName,
 } from './hello.js';
-import { normalizeFlowParts } from './flow-desc15.js';
 import type { Logger } from './log.js';
 import { RequestTracker, XidAllocator } from './requests.js';
 
@@ -155,7 +154,7 @@ export class SwitchConnection implements SwitchHandle {
     await this.drain();
     const parts = this.tracker.expectMultipart(xid, 'multipart_request', timeoutMs);
     this.writeRaw(buf);
-    return body.kind === 'flow' && this._version >= 6 ? normalizeFlowParts(await parts) : parts;
+    return parts;
   }
 
   async barrier(timeoutMs = this.opts.requestTimeoutMs): Promise<void> {
