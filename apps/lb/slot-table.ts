@@ -214,17 +214,22 @@ export class SlotTable {
 
   /** Finish query migrations whose window is over; start pending ones within the bound. */
   tick(now: number): SlotChange {
-    const before = this.actionKeys();
+    // Only finishing and starting slots can change: compare just those (tick runs often).
+    const before = new Map<number, string>();
     const moved: SlotChange['moved'] = [];
     for (const m of [...this.migs.values()]) {
       if (m.phase !== 'query' || now < windowEnd(m, this.windows)) continue;
+      before.set(m.slot, actionKey(this.bucket(m.slot)));
       this.endMigration(m.slot);
       this.owners[m.slot] = m.to;
       moved.push({ slot: m.slot, from: m.from, to: m.to });
     }
     moved.sort((a, b) => a.slot - b.slot);
-    const started = this.promote(now);
-    return { buckets: this.changedSince(before), moved, started };
+    const started = this.promote(now, before);
+    const buckets: number[] = [];
+    for (const [slot, key] of before) if (actionKey(this.bucket(slot)) !== key) buckets.push(slot);
+    buckets.sort((a, b) => a - b);
+    return { buckets, moved, started };
   }
 
   /** When tick() next has work (for the app's timer); null when nothing is in flight. */
@@ -243,11 +248,12 @@ export class SlotTable {
     return this.tracking === 'all' || this.queryCount < this.maxQuerySlots;
   }
 
-  private promote(now: number): number[] {
+  private promote(now: number, before?: Map<number, string>): number[] {
     const started: number[] = [];
     while (this.pending.length > 0 && this.hasRoom()) {
       const s = this.pending.shift()!;
       const m = this.migs.get(s)!;
+      before?.set(s, actionKey(this.bucket(s)));
       m.phase = 'query';
       m.startedAt = now;
       m.lastFromPinAt = now;
