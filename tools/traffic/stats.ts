@@ -165,6 +165,8 @@ export interface UdpSummary {
   late: number;
   /** Datagrams with no reply within the stall timeout: loss, not a failure. */
   timeouts: number;
+  /** timeouts / sent (0 when nothing was sent); late replies still count as lost here. */
+  lossRate: number;
   repliesByBackend: Record<string, number>;
   flowsByBackend: Record<string, number>;
   stickinessViolations: number;
@@ -327,6 +329,7 @@ export class TrafficStats {
     };
     const udp: UdpSummary = {
       flows: config.udpFlows, sent: this.udp.sent, replies: this.udp.replies, late: this.udp.late, timeouts: this.udp.timeouts,
+      lossRate: this.udp.sent === 0 ? 0 : Math.round((this.udp.timeouts / this.udp.sent) * 10_000) / 10_000,
       repliesByBackend: countsObject(this.udp.repliesByBackend), flowsByBackend: countsObject(this.udp.flowsByBackend),
       stickinessViolations: this.udpFailures.kind('wrong-backend'), failed: this.udpFailures.count, failuresByKind: countsObject(this.udpFailures.byKind),
       failures: this.udpFailures.details, failuresDropped: this.udpFailures.dropped, latency: this.udp.latency.summary(),
