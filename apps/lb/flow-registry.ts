@@ -70,7 +70,7 @@ export class FlowRegistry {
 
   private insert(key: number, backend: number): void {
     const cur = this.gens[0];
-    if (!cur.has(key) && this.size >= this.maxEntries) {
+    if (this.size >= this.maxEntries && !cur.has(key)) {
       // Over the bound: drop the oldest generations early, the current one last.
       this.rotate();
       while (this.size >= this.maxEntries) this.rotate();
