@@ -1,0 +1,345 @@
+// An emulated OpenFlow 1.3 switch for the load balancer benchmarks, run as a child process (so the
+// controller keeps its own core): it completes the handshake, answers the runtime's requests, then
+// blasts (bounded window) or paces PACKET_INs carrying TCP SYNs of distinct client flows from the
+// query slots of one service, and counts the pin flow-mods and packet-outs that come back.
+// Hot paths parse only OpenFlow headers; the packet-out's frame carries its sequence number in the
+// TCP sequence field, so each reply is matched to its packet-in without a lookup table.
+import net from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { encodeMessage, decodeMessage } from '../../openflow/messages.js';
+import { buildIpv4Tcp } from '../../openflow/packet/build.js';
+import type { OfMessage } from '../../openflow/types.js';
+import { markerMac } from '../../apps/lb/cookies.js';
+
+export interface EmulatorConfig {
+  host: string;
+  port: number;
+  dpid: string;
+  serviceId: number;
+  slots: number;
+  vip: string;
+  vport: number;
+  /** Distinct per emulator: the first octet pair of its client addresses (10.<index+1>.x.x). */
+  index: number;
+}
+
+export type EmulatorCommand =
+  | { cmd: 'blast'; seconds: number; window: number }
+  | { cmd: 'paced'; seconds: number; rate: number }
+  | { cmd: 'exit' };
+
+export interface RunResult {
+  mode: 'blast' | 'paced';
+  elapsedMs: number;
+  sent: number;
+  flowMods: number;
+  packetOuts: number;
+  /** Packet-ins whose packet-out came back (each with its pin flow-mod before it, same batch). */
+  completed: number;
+  /** Window slots given up after a stall (controller dropped under backpressure). */
+  abandoned: number;
+  /** CPU time of the emulator process during the run, as a share of one core. */
+  cpuShare: number;
+  /** Paced mode: send → packet-out receipt, microseconds, one per completed packet-in. */
+  latencyUs?: number[];
+}
+
+export type EmulatorEvent =
+  | { ev: 'connected' }
+  | { ev: 'pipeline' }
+  | { ev: 'result'; result: RunResult }
+  | { ev: 'error'; message: string };
+
+const OFPT_PACKET_OUT = 13;
+const OFPT_FLOW_MOD = 14;
+const OFPT_GROUP_MOD = 15;
+const VERSION = 4;
+/** Where the frame's TCP sequence number sits: Ethernet 14 + IPv4 20 + 4. */
+const SEQ_IN_FRAME = 38;
+const BATCH = 64;
+
+class Emulator {
+  private readonly socket: net.Socket;
+  private pending: Buffer | null = null;
+  private readonly template: Buffer;
+  private readonly frameOff: number;
+  private readonly out: Buffer;
+  private seq = 0;
+  private sent = 0;
+  private flowMods = 0;
+  private packetOuts = 0;
+  private completed = 0;
+  private abandoned = 0;
+  private mode: 'idle' | 'blast' | 'paced' = 'idle';
+  private window = 0;
+  /** Send times (performance.now ms) by seq modulo the ring size. */
+  private readonly sentAt = new Float64Array(1 << 20);
+  private latencies: number[] = [];
+  private lastProgress = 0;
+  private pipelineSeen = false;
+
+  constructor(private readonly cfg: EmulatorConfig, private readonly report: (e: EmulatorEvent) => void) {
+    const frame = buildIpv4Tcp({
+      ethSrc: '02:00:00:00:00:01', ethDst: markerMac(cfg.serviceId, 0), src: `10.${cfg.index + 1}.0.1`, dst: cfg.vip,
+      srcPort: 1024, dstPort: cfg.vport, flags: 0x02,
+    });
+    this.template = encodeMessage({
+      type: 'packet_in', version: VERSION, xid: 0, bufferId: 0xffffffff, totalLen: frame.length, reason: 'group', tableId: 0,
+      cookie: 0n, match: [{ kind: 'basic', name: 'in_port', value: 1 }], data: frame,
+    });
+    this.frameOff = this.template.length - frame.length;
+    this.out = Buffer.alloc(this.template.length * BATCH);
+    for (let i = 0; i < BATCH; i++) this.template.copy(this.out, i * this.template.length);
+    this.socket = net.connect({ host: cfg.host, port: cfg.port });
+    this.socket.setNoDelay(true);
+    this.socket.on('connect', () => {
+      this.socket.write(helloWithBitmap());
+      report({ ev: 'connected' });
+    });
+    this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    this.socket.on('error', (err) => report({ ev: 'error', message: err.message }));
+    this.socket.on('close', () => report({ ev: 'error', message: 'controller closed the connection' }));
+  }
+
+  // ---- sending ------------------------------------------------------------------------------
+
+  /** Writes n packet-ins of fresh flows (n ≤ BATCH) in one socket write. */
+  private sendBurst(n: number, now: number): void {
+    const t = this.template.length;
+    const out = this.out;
+    const base = (10 << 24) | ((this.cfg.index + 1) << 16);
+    for (let i = 0; i < n; i++) {
+      const s = this.seq++;
+      const o = i * t;
+      const f = o + this.frameOff;
+      out.writeUInt32BE(s >>> 0, o + 4); // xid
+      const slot = s % this.cfg.slots;
+      out[f + 4] = slot >>> 8;
+      out[f + 5] = slot & 0xff;
+      // A distinct client ip:port per packet-in: 60000 ports per address.
+      out.writeUInt32BE((base + 1 + Math.floor(s / 60000)) >>> 0, f + 26);
+      out.writeUInt16BE(1024 + (s % 60000), f + 34);
+      out.writeUInt32BE(s >>> 0, f + SEQ_IN_FRAME);
+      this.sentAt[s & (this.sentAt.length - 1)] = now;
+    }
+    this.sent += n;
+    this.socket.write(Buffer.from(out.subarray(0, n * t)));
+  }
+
+  private fillWindow(): void {
+    if (this.mode !== 'blast') return;
+    let room = this.window - (this.sent - this.completed - this.abandoned);
+    if (room < BATCH / 2) return;
+    const now = performance.now();
+    while (room > 0) {
+      const n = Math.min(room, BATCH);
+      this.sendBurst(n, now);
+      room -= n;
+    }
+  }
+
+  async blast(seconds: number, window: number): Promise<RunResult> {
+    this.reset('blast');
+    this.window = window;
+    const start = performance.now();
+    this.lastProgress = start;
+    this.fillWindow();
+    // Stall guard: a controller that dropped replies (backpressure) would freeze the window.
+    await new Promise<void>((resolve) => {
+      const timer = setInterval(() => {
+        const now = performance.now();
+        if (now - start >= seconds * 1000) {
+          clearInterval(timer);
+          resolve();
+          return;
+        }
+        if (now - this.lastProgress > 200) {
+          this.abandoned += this.sent - this.completed - this.abandoned;
+          this.lastProgress = now;
+          this.fillWindow();
+        }
+      }, 20);
+    });
+    return this.finish(start);
+  }
+
+  async paced(seconds: number, rate: number): Promise<RunResult> {
+    this.reset('paced');
+    const start = performance.now();
+    const end = start + seconds * 1000;
+    await new Promise<void>((resolve) => {
+      // setImmediate loop: sends what is due since the last turn, so bursts stay a few packets.
+      const step = (): void => {
+        const now = performance.now();
+        if (now >= end) {
+          resolve();
+          return;
+        }
+        let due = Math.floor(((now - start) / 1000) * rate) - this.sent;
+        while (due > 0) {
+          const n = Math.min(due, BATCH);
+          this.sendBurst(n, now);
+          due -= n;
+        }
+        setImmediate(step);
+      };
+      step();
+    });
+    // Let the tail of replies arrive.
+    await new Promise((r) => setTimeout(r, 100));
+    return this.finish(start, end);
+  }
+
+  private cpuAtStart = process.cpuUsage();
+
+  private reset(mode: 'blast' | 'paced'): void {
+    this.mode = mode;
+    this.cpuAtStart = process.cpuUsage();
+    this.sent = this.flowMods = this.packetOuts = this.completed = this.abandoned = 0;
+    this.latencies = [];
+  }
+
+  private finish(start: number, end = performance.now()): RunResult {
+    const mode = this.mode as 'blast' | 'paced';
+    this.mode = 'idle';
+    const cpu = process.cpuUsage(this.cpuAtStart);
+    return {
+      cpuShare: (cpu.user + cpu.system) / 1000 / (performance.now() - start),
+      mode, elapsedMs: end - start, sent: this.sent, flowMods: this.flowMods, packetOuts: this.packetOuts,
+      completed: this.completed, abandoned: this.abandoned,
+      ...(mode === 'paced' ? { latencyUs: this.latencies } : {}),
+    };
+  }
+
+  // ---- receiving ----------------------------------------------------------------------------
+
+  private onData(chunk: Buffer): void {
+    let b = chunk;
+    if (this.pending) {
+      b = Buffer.concat([this.pending, chunk]);
+      this.pending = null;
+    }
+    const now = performance.now();
+    let off = 0;
+    let progressed = false;
+    while (off + 8 <= b.length) {
+      const len = b.readUInt16BE(off + 2);
+      if (len < 8) throw new Error(`bad OpenFlow length ${len}`);
+      if (off + len > b.length) break;
+      const type = b[off + 1];
+      if (type === OFPT_PACKET_OUT) {
+        this.packetOuts++;
+        const actionsLen = b.readUInt16BE(off + 16);
+        const f = off + 24 + actionsLen;
+        // Only our TCP frames complete packet-ins (the app may also send ARP probes).
+        if (f + SEQ_IN_FRAME + 4 <= off + len && b.readUInt16BE(f + 12) === 0x0800 && this.mode !== 'idle') {
+          this.completed++;
+          progressed = true;
+          if (this.mode === 'paced') {
+            const s = b.readUInt32BE(f + SEQ_IN_FRAME);
+            this.latencies.push(Math.round((now - this.sentAt[s & (this.sentAt.length - 1)]) * 1000));
+          }
+        }
+      } else if (type === OFPT_FLOW_MOD && this.mode !== 'idle') {
+        this.flowMods++;
+      } else {
+        this.control(b.subarray(off, off + len));
+      }
+      off += len;
+    }
+    if (off < b.length) this.pending = Buffer.from(b.subarray(off));
+    if (progressed) {
+      this.lastProgress = now;
+      this.fillWindow();
+    }
+  }
+
+  /** Everything that is not the hot path: the handshake and the runtime's requests. */
+  private control(frame: Buffer): void {
+    if (frame[1] === OFPT_GROUP_MOD && !this.pipelineSeen) {
+      this.pipelineSeen = true;
+      this.report({ ev: 'pipeline' });
+    }
+    if (frame[1] === 0) return; // HELLO (ours was sent on connect)
+    const r = decodeMessage(frame);
+    if (!r.ok) return;
+    const m = r.value;
+    const reply = (msg: OfMessage): void => void this.socket.write(encodeMessage(msg));
+    const version = VERSION;
+    const xid = m.xid;
+    switch (m.type) {
+      case 'echo_request':
+        reply({ type: 'echo_reply', version, xid, data: m.data });
+        return;
+      case 'features_request':
+        reply({ type: 'features_reply', version, xid, datapathId: BigInt(`0x${this.cfg.dpid}`), nBuffers: 0, nTables: 254, auxiliaryId: 0, capabilities: 0x4f });
+        return;
+      case 'barrier_request':
+        reply({ type: 'barrier_reply', version, xid });
+        return;
+      case 'bundle_control':
+        reply({ ...m, controlType: m.controlType.replace('_request', '_reply') as typeof m.controlType });
+        // The reconciler installs the pipeline in one bundle: its commit means the service is on.
+        if (m.controlType === 'commit_request' && !this.pipelineSeen) {
+          this.pipelineSeen = true;
+          this.report({ ev: 'pipeline' });
+        }
+        return;
+      case 'multipart_request':
+        switch (m.body.kind) {
+          case 'port_desc':
+            reply({ type: 'multipart_reply', version, xid, flags: 0, body: { kind: 'port_desc', ports: [1, 2, 3, 4].map((p) => ({
+              portNo: p, hwAddr: `02:00:00:00:01:0${p}`, name: `emu${p}`, config: 0, state: 0, curr: 0, advertised: 0, supported: 0, peer: 0, currSpeed: 10_000_000, maxSpeed: 10_000_000,
+            })) } });
+            return;
+          case 'desc':
+            reply({ type: 'multipart_reply', version, xid, flags: 0, body: { kind: 'desc', desc: { mfrDesc: 'Holdfast bench', hwDesc: 'emulator', swDesc: 'lb-emulator', serialNum: this.cfg.dpid, dpDesc: 'emulated switch' } } });
+            return;
+          case 'group_features':
+            reply({ type: 'multipart_reply', version, xid, flags: 0, body: { kind: 'group_features', features: { types: 0xf, capabilities: 0, maxGroups: [65535, 65535, 65535, 65535], actions: [0x1ffffff, 0x1ffffff, 0x1ffffff, 0x1ffffff] } } });
+            return;
+          case 'flow':
+            reply({ type: 'multipart_reply', version, xid, flags: 0, body: { kind: 'flow', flows: [] } });
+            return;
+          case 'group':
+            reply({ type: 'multipart_reply', version, xid, flags: 0, body: { kind: 'group', groups: [] } });
+            return;
+          case 'group_desc':
+            reply({ type: 'multipart_reply', version, xid, flags: 0, body: { kind: 'group_desc', groups: [] } });
+            return;
+          default:
+            reply({ type: 'error', version, xid, errType: 'bad_request', code: 2, data: frame.subarray(0, 64) });
+            return;
+        }
+      default:
+        return;
+    }
+  }
+}
+
+function helloWithBitmap(): Buffer {
+  const b = Buffer.alloc(16);
+  b[0] = VERSION;
+  b[1] = 0;
+  b.writeUInt16BE(16, 2);
+  b.writeUInt32BE(1, 4);
+  b.writeUInt16BE(1, 8); // OFPHET_VERSIONBITMAP
+  b.writeUInt16BE(8, 10);
+  b.writeUInt32BE(1 << VERSION, 12);
+  return b;
+}
+
+/** Child-process entry: config as JSON in argv[2], commands over IPC. */
+function main(): void {
+  const send = (e: EmulatorEvent): void => void process.send?.(e);
+  const cfg = JSON.parse(process.argv[2] ?? '{}') as EmulatorConfig;
+  const emu = new Emulator(cfg, send);
+  process.on('message', (c: EmulatorCommand) => {
+    if (c.cmd === 'exit') process.exit(0);
+    const run = c.cmd === 'blast' ? emu.blast(c.seconds, c.window) : emu.paced(c.seconds, c.rate);
+    run.then((result) => send({ ev: 'result', result }), (err: Error) => send({ ev: 'error', message: err.message }));
+  });
+  process.on('disconnect', () => process.exit(0));
+}
+
+if (process.send) main();
