@@ -114,6 +114,9 @@ export class LoadBalancer implements LbControl, App {
       }
       this.services.set(service.name, st);
       this.byId.set(service.id, st);
+      // Slots whose owner can no longer serve (removed or down while we were away) move now.
+      const change = st.rebalance(now);
+      if (change.moved.length > 0 || change.started.length > 0) this.o.store.saveSlotTable(service.name, st.table.snapshot());
     }
   }
 
