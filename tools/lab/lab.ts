@@ -318,7 +318,7 @@ class OvsLab implements Lab {
     return { netns: h.netns, ip: h.ip, prefixLen: h.prefixLen, cidr: h.cidr, mac: h.mac, ofport: h.ofport, veth: h.veth, port: h.port, bridge: h.bridge };
   }
 
-  exec(host: string, cmd: string[], opts: { timeoutMs?: number; input?: string } = {}): Promise<RunResult> {
+  async exec(host: string, cmd: string[], opts: { timeoutMs?: number; input?: string } = {}): Promise<RunResult> {
     return run('ip', ['netns', 'exec', this.host(host).netns, ...cmd], { timeoutMs: opts.timeoutMs ?? 30_000, input: opts.input });
   }
 
