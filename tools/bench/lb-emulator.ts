@@ -21,6 +21,12 @@ export interface EmulatorConfig {
   vport: number;
   /** Distinct per emulator: the first octet pair of its client addresses (10.<index+1>.x.x). */
   index: number;
+  /**
+   * Emulated idle expiry: once this many pins were installed, each new pin makes the oldest one
+   * expire (FLOW_REMOVED, reason idle timeout), so the controller's pin map stays at this size
+   * as in a steady state. 0: pins never expire.
+   */
+  livePins: number;
 }
 
 export type EmulatorCommand =
@@ -36,6 +42,8 @@ export interface RunResult {
   packetOuts: number;
   /** Packet-ins whose packet-out came back (each with its pin flow-mod before it, same batch). */
   completed: number;
+  /** FLOW_REMOVED messages sent (emulated idle expiry). */
+  expired: number;
   /** Window slots given up after a stall (controller dropped under backpressure). */
   abandoned: number;
   /** CPU time of the emulator process during the run, as a share of one core. */
@@ -53,6 +61,7 @@ export type EmulatorEvent =
 const OFPT_PACKET_OUT = 13;
 const OFPT_FLOW_MOD = 14;
 const OFPT_GROUP_MOD = 15;
+const OFPT_FLOW_REMOVED = 11;
 const VERSION = 4;
 /** Where the frame's TCP sequence number sits: Ethernet 14 + IPv4 20 + 4. */
 const SEQ_IN_FRAME = 38;
@@ -77,8 +86,14 @@ class Emulator {
   private latencies: number[] = [];
   private lastProgress = 0;
   private pipelineSeen = false;
+  /** Live pins as ready-made FLOW_REMOVED messages, oldest at `expireNext`. */
+  private readonly live: (Buffer | undefined)[];
+  private expireNext = 0;
+  private expiring: Buffer[] = [];
+  private expired = 0;
 
   constructor(private readonly cfg: EmulatorConfig, private readonly report: (e: EmulatorEvent) => void) {
+    this.live = new Array<Buffer | undefined>(cfg.livePins);
     const frame = buildIpv4Tcp({
       ethSrc: '02:00:00:00:00:01', ethDst: markerMac(cfg.serviceId, 0), src: `10.${cfg.index + 1}.0.1`, dst: cfg.vip,
       srcPort: 1024, dstPort: cfg.vport, flags: 0x02,
@@ -195,7 +210,7 @@ class Emulator {
   private reset(mode: 'blast' | 'paced'): void {
     this.mode = mode;
     this.cpuAtStart = process.cpuUsage();
-    this.sent = this.flowMods = this.packetOuts = this.completed = this.abandoned = 0;
+    this.sent = this.flowMods = this.packetOuts = this.completed = this.abandoned = this.expired = 0;
     this.latencies = [];
   }
 
@@ -206,7 +221,7 @@ class Emulator {
     return {
       cpuShare: (cpu.user + cpu.system) / 1000 / (performance.now() - start),
       mode, elapsedMs: end - start, sent: this.sent, flowMods: this.flowMods, packetOuts: this.packetOuts,
-      completed: this.completed, abandoned: this.abandoned,
+      completed: this.completed, abandoned: this.abandoned, expired: this.expired,
       ...(mode === 'paced' ? { latencyUs: this.latencies } : {}),
     };
   }
@@ -242,16 +257,44 @@ class Emulator {
         }
       } else if (type === OFPT_FLOW_MOD && this.mode !== 'idle') {
         this.flowMods++;
+        if (this.live.length > 0) this.track(b, off);
       } else {
         this.control(b.subarray(off, off + len));
       }
       off += len;
     }
     if (off < b.length) this.pending = Buffer.from(b.subarray(off));
+    if (this.expiring.length > 0) {
+      this.socket.write(Buffer.concat(this.expiring));
+      this.expired += this.expiring.length;
+      this.expiring = [];
+    }
     if (progressed) {
       this.lastProgress = now;
       this.fillWindow();
     }
+  }
+
+  /**
+   * A pin flow-mod arrived: keep its FLOW_REMOVED ready (ofp_flow_mod and ofp_flow_removed both
+   * carry their match at offset 48), and expire the oldest live pin when the ring is full.
+   */
+  private track(b: Buffer, off: number): void {
+    const matchLen = (b.readUInt16BE(off + 50) + 7) & ~7;
+    const fr = Buffer.alloc(48 + matchLen);
+    fr[0] = VERSION;
+    fr[1] = OFPT_FLOW_REMOVED;
+    fr.writeUInt16BE(fr.length, 2);
+    b.copy(fr, 8, off + 8, off + 16); // cookie
+    b.copy(fr, 16, off + 30, off + 32); // priority
+    fr[18] = 0; // OFPRR_IDLE_TIMEOUT
+    b.copy(fr, 28, off + 26, off + 30); // idle and hard timeouts
+    b.copy(fr, 48, off + 48, off + 48 + matchLen);
+    const i = this.expireNext;
+    const old = this.live[i];
+    if (old) this.expiring.push(old);
+    this.live[i] = fr;
+    this.expireNext = (i + 1) % this.live.length;
   }
 
   /** Everything that is not the hot path: the handshake and the runtime's requests. */

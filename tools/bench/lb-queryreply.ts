@@ -8,7 +8,9 @@
 //      holding the packet-in to the socket write of its reply (runtime methods wrapped here; the
 //      app and runtime sources are untouched).
 // Usage: node dist/tools/bench/lb-queryreply.js [--emulators 1] [--seconds 5] [--window 1024]
-//        [--latency-seconds 5] [--fraction 0.5] [--rate R] [--json]
+//        [--latency-seconds 5] [--fraction 0.5] [--rate R] [--live-pins N] [--json]
+// --live-pins N: each emulated switch expires its oldest pin (FLOW_REMOVED) once N are installed,
+// a steady state instead of a pin map that grows for the whole run.
 import { fork, type ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +31,8 @@ export interface QueryReplyOptions {
   /** Latency phase rate as a fraction of the measured rate (ignored when `rate` is given). */
   fraction: number;
   rate?: number;
+  /** Pins kept live per emulated switch (older ones expire with FLOW_REMOVED); 0: never expire. */
+  livePins: number;
 }
 
 export interface LatencyFigures { p50: number; p99: number; p999: number; max: number; samples: number }
@@ -37,7 +41,8 @@ export interface QueryReplyResult {
   node: string;
   emulators: number;
   window: number;
-  rate: { seconds: number; sent: number; completed: number; perSec: number; abandoned: number; controllerCpuShare: number; emulatorCpuShares: number[] };
+  livePins: number;
+  rate: { seconds: number; sent: number; completed: number; perSec: number; abandoned: number; expired: number; controllerCpuShare: number; emulatorCpuShares: number[] };
   latency: {
     targetRate: number;
     achievedRate: number;
@@ -152,7 +157,7 @@ export async function runQueryReplyBench(o: QueryReplyOptions): Promise<QueryRep
     for (let i = 0; i < o.emulators; i++) {
       const cfg: EmulatorConfig = {
         host: '127.0.0.1', port, dpid: (0xbe00 + i).toString(16).padStart(16, '0'), serviceId: svc.id, slots: svc.slots,
-        vip: svc.vip, vport: svc.port, index: i,
+        vip: svc.vip, vport: svc.port, index: i, livePins: o.livePins,
       };
       procs.push(new EmulatorProc(fork(script, [JSON.stringify(cfg)], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })));
     }
@@ -189,8 +194,9 @@ export async function runQueryReplyBench(o: QueryReplyOptions): Promise<QueryRep
       node: process.version,
       emulators: o.emulators,
       window: o.window,
+      livePins: o.livePins,
       rate: {
-        seconds: elapsed, sent: sum((r) => r.sent, b.results), completed, perSec, abandoned: sum((r) => r.abandoned, b.results),
+        seconds: elapsed, sent: sum((r) => r.sent, b.results), completed, perSec, abandoned: sum((r) => r.abandoned, b.results), expired: sum((r) => r.expired, b.results),
         controllerCpuShare: b.cpuMs / b.wallMs, emulatorCpuShares: b.results.map((r) => r.cpuShare),
       },
       latency: {
@@ -219,9 +225,10 @@ export function formatQueryReply(r: QueryReplyResult): string {
   const us = (v: number) => `${v.toFixed(0)} µs`;
   const l = (f: LatencyFigures) => `p50 ${us(f.p50)}  p99 ${us(f.p99)}  p99.9 ${us(f.p999)}  max ${us(f.max)}  (${fmtInt(f.samples)} samples)`;
   return [
-    `query/reply (node ${r.node}, ${r.emulators} emulated switch process(es), window ${r.window} each)`,
+    `query/reply (node ${r.node}, ${r.emulators} emulated switch process(es), window ${r.window} each, ` +
+      `${r.livePins > 0 ? `pins expire beyond ${fmtInt(r.livePins)} per switch` : 'pins never expire'})`,
     `  rate: ${fmtInt(r.rate.perSec)} packet-ins/s → pin + packet-out (${fmtInt(r.rate.completed)} in ${r.rate.seconds.toFixed(2)} s; ` +
-      `sent ${fmtInt(r.rate.sent)}, abandoned ${fmtInt(r.rate.abandoned)}; controller CPU ${(r.rate.controllerCpuShare * 100).toFixed(0)}% of one core, ` +
+      `sent ${fmtInt(r.rate.sent)}, abandoned ${fmtInt(r.rate.abandoned)}, flow-removed ${fmtInt(r.rate.expired)}; controller CPU ${(r.rate.controllerCpuShare * 100).toFixed(0)}% of one core, ` +
       `emulators ${r.rate.emulatorCpuShares.map((c) => `${(c * 100).toFixed(0)}%`).join(' ')})`,
     `  latency at ${fmtInt(r.latency.targetRate)}/s (achieved ${fmtInt(r.latency.achievedRate)}/s, ${fmtInt(r.latency.completed)}/${fmtInt(r.latency.sent)} completed):`,
     `    emulator send → packet-out receipt: ${l(r.latency.endToEndUs)}`,
@@ -238,6 +245,7 @@ export function queryReplyOptionsFrom(argv: readonly string[]): QueryReplyOption
     window: numArg(argv, 'window', 1024),
     latencySeconds: numArg(argv, 'latency-seconds', 5),
     fraction: numArg(argv, 'fraction', 0.5),
+    livePins: numArg(argv, 'live-pins', 0),
     ...(Number.isNaN(rate) ? {} : { rate }),
   };
 }

@@ -2,6 +2,10 @@
 import { formatCodecBench, runCodecBench } from './codec.js';
 import { formatBarrierBench, runBarrierBench } from './runtime-barrier.js';
 import { formatFlowModBench, runFlowModBench } from './runtime-flowmods.js';
+import { formatHotpath, runHotpathBench } from './lb-hotpath.js';
+import { formatPins, runPinsBench } from './lb-pins.js';
+import { formatPoolChange, runPoolChangeBench } from './lb-poolchange.js';
+import { formatQueryReply, queryReplyOptionsFrom, runQueryReplyBench } from './lb-queryreply.js';
 
 interface Bench { describe: string; run: (seconds: number, json: boolean) => void | Promise<void> }
 
@@ -18,6 +22,34 @@ const benches: Record<string, Bench> = {
     run: async (_seconds, json) => {
       const r = await runFlowModBench(20_000);
       console.log(json ? JSON.stringify({ bench: 'runtime-flowmods', node: process.version, ...r }, null, 2) : formatFlowModBench(r));
+    },
+  },
+  'lb-queryreply': {
+    describe: 'load balancer packet-ins → pin + packet-out per second from emulated switches, then latency at half that rate',
+    run: async (seconds, json) => {
+      const r = await runQueryReplyBench({ ...queryReplyOptionsFrom([]), seconds: Math.max(seconds, 5), latencySeconds: Math.max(seconds, 5) });
+      console.log(json ? JSON.stringify({ bench: 'lb-queryreply', ...r }, null, 2) : formatQueryReply(r));
+    },
+  },
+  'lb-hotpath': {
+    describe: 'load balancer query/reply hot path CPU cost per stage in one process (no sockets)',
+    run: async (seconds, json) => {
+      const stages = await runHotpathBench(seconds);
+      console.log(json ? JSON.stringify({ bench: 'lb-hotpath', node: process.version, stages }, null, 2) : formatHotpath(stages));
+    },
+  },
+  'lb-pins': {
+    describe: 'memory per pin in the load balancer pin map, 1M flows (run node with --expose-gc)',
+    run: (_seconds, json) => {
+      const r = runPinsBench(1_000_000);
+      console.log(json ? JSON.stringify({ bench: 'lb-pins', node: process.version, ...r }, null, 2) : formatPins(r));
+    },
+  },
+  'lb-poolchange': {
+    describe: 'pool change → first new connection on the new backend on Open vSwitch (10 runs static, 10 ARP; root)',
+    run: async (_seconds, json) => {
+      const r = await runPoolChangeBench({ runs: 10, modes: ['static', 'arp'], every: 2 });
+      console.log(json ? JSON.stringify({ bench: 'lb-poolchange', ...r }, null, 2) : formatPoolChange(r));
     },
   },
   codec: {
