@@ -25,6 +25,8 @@ export interface PoolChangeResult {
   summary: Record<Mode, { min: number; median: number; max: number; answerMedian: number; runs: number } | null>;
   connections: number;
   failedConnections: number;
+  /** Failed connections by kind and by whether they overlapped a remove --now of b3 (expected to break b3's flows). */
+  failures: { what: string; startMs: number; nearRemove: boolean }[];
 }
 
 const SERVER = (name: string) =>
@@ -102,6 +104,7 @@ export async function runPoolChangeBench(o: { runs: number; modes: Mode[]; every
     await until('client traffic', () => log.lines.some((x) => x.name === 'b1' || x.name === 'b2'), 15_000);
     await sleep(500);
     const runs: PoolChangeRun[] = [];
+    const removes: number[] = [];
     const b3 = l.host('b3');
     for (const mode of o.modes) {
       for (let r = 0; r < o.runs; r++) {
@@ -117,6 +120,7 @@ export async function runPoolChangeBench(o: { runs: number; modes: Mode[]; every
         await sleep(50); // connections started earlier may still be answering: take the earliest start
         first = log.lines.slice(from).filter((x) => x.name === 'b3').sort((a, b) => a.start - b.start)[0];
         runs.push({ mode, firstStartMs: first!.start - t0, firstAnswerMs: first!.end - t0 });
+        removes.push(Date.now());
         lbx.removeBackend('web', `${b3.ip}:8080`, { now: true });
         await until('b3 removed', () => lbx.getService('web').migrations.length === 0 && lbx.listBackends('web').length === 2, 15_000);
         await sleep(300);
@@ -133,9 +137,14 @@ export async function runPoolChangeBench(o: { runs: number; modes: Mode[]; every
       summary[mode] = { min, median, max, answerMedian: percentiles(rs.map((r) => r.firstAnswerMs), [0.5])[0], runs: rs.length };
     }
     client.kill();
+    const failed = log.lines.filter((x) => x.name.startsWith('ERR') || x.name === 'EMPTY');
+    const t00 = log.lines[0]?.start ?? 0;
     return {
+      failures: failed.map((x) => ({
+        what: x.name, startMs: x.start - t00, nearRemove: removes.some((t) => x.start <= t + 100 && x.end >= t),
+      })),
       node: process.version, connectEveryMs: o.every, runs, summary,
-      connections: log.lines.length, failedConnections: log.lines.filter((x) => x.name.startsWith('ERR') || x.name === 'EMPTY').length,
+      connections: log.lines.length, failedConnections: failed.length,
     };
   } finally {
     lb?.stop();
@@ -154,7 +163,9 @@ export function formatPoolChange(r: PoolChangeResult): string {
       `(connection start − T0, ${s.runs} runs; answered at median ${s.answerMedian} ms)`);
     lines.push(`    runs: ${r.runs.filter((x) => x.mode === mode).map((x) => x.firstStartMs).join(' ')}`);
   }
-  lines.push(`  client connections: ${r.connections}, failed: ${r.failedConnections}`);
+  const near = r.failures.filter((f) => f.nearRemove).length;
+  lines.push(`  client connections: ${r.connections}, failed: ${r.failedConnections} (${near} open across a remove --now of b3: ` +
+    `${[...new Set(r.failures.map((f) => f.what))].join(', ') || 'none'})`);
   return lines.join('\n');
 }
 
