@@ -9,7 +9,7 @@ import type { MetricsSample, StateMessage, WsServerMessage } from './protocol.js
 export interface LiveHubOptions {
   /** Metrics sample period (default 1000 ms). */
   intervalMs?: number;
-  /** Events replayed in a snapshot (default 200). */
+  /** Events replayed in a snapshot (default 1000). */
   recentEvents?: number;
   /** Metrics kept for a snapshot's history (default 300: five minutes at 1 s). */
   historySize?: number;
@@ -40,7 +40,7 @@ export class LiveHub {
 
   constructor(private readonly control: LbControl, private readonly opts: LiveHubOptions = {}) {
     this.intervalMs = opts.intervalMs ?? 1000;
-    this.recentEvents = opts.recentEvents ?? 200;
+    this.recentEvents = opts.recentEvents ?? 1000;
     this.historySize = opts.historySize ?? 300;
     this.maxBufferedBytes = opts.maxBufferedBytes ?? 8 * 1024 * 1024;
   }

@@ -1,7 +1,7 @@
 // Runs the real `holdfast start` (built CLI, real controller, real SQLite file) for CLI and
 // browser tests, and runs CLI verbs against it.
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -18,14 +18,42 @@ function newestMtime(dir: string): number {
   return t;
 }
 
-/** Builds dist/ when it is missing or older than the sources (others' errors do not stop emit). */
-export function ensureBuilt(): void {
+function fresh(): boolean {
   const srcs = ['openflow', 'controller', 'apps', 'db', 'tools'].map((d) => newestMtime(join(ROOT, d)));
-  if (existsSync(CLI) && statSync(CLI).mtimeMs >= Math.max(...srcs)) return;
+  return existsSync(CLI) && statSync(CLI).mtimeMs >= Math.max(...srcs);
+}
+
+const sleepSync = (ms: number): void => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms) as unknown as void;
+
+/**
+ * Builds dist/ when it is missing or older than the sources (others' type errors do not stop
+ * emit). Test workers run in parallel: one builds under a lock, the others wait for it, so no
+ * worker runs the CLI from half-written files.
+ */
+export function ensureBuilt(): void {
+  if (fresh()) return;
+  const lock = join(tmpdir(), `holdfast-build-${ROOT.replace(/\W/g, '_')}.lock`);
+  const deadline = Date.now() + 180_000;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      // A lock left by a killed run goes stale.
+      try { if (Date.now() - statSync(lock).mtimeMs > 300_000) rmSync(lock, { recursive: true, force: true }); } catch { /* gone */ }
+      if (Date.now() > deadline) throw new Error(`waited too long for the build lock ${lock}`);
+      sleepSync(200);
+    }
+  }
   try {
-    execFileSync(join(ROOT, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.json'], { cwd: ROOT, stdio: 'pipe' });
-  } catch { /* type errors elsewhere still emit JS */ }
-  if (!existsSync(CLI)) throw new Error('building dist/ failed: no dist/tools/cli/main.js');
+    if (fresh()) return;
+    try {
+      execFileSync(join(ROOT, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.json'], { cwd: ROOT, stdio: 'pipe' });
+    } catch { /* type errors elsewhere still emit JS */ }
+    if (!existsSync(CLI)) throw new Error('building dist/ failed: no dist/tools/cli/main.js');
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
 }
 
 export interface CliResult { code: number; stdout: string; stderr: string }

@@ -1,5 +1,6 @@
 // The CLI's client of the management API: JSON over HTTP, every failure turned into one line.
 import WebSocket from 'ws';
+import type { WsServerMessage } from '../../controller/management/protocol.js';
 import { CliError } from './errors.js';
 
 export interface ClientOptions { api: string; token?: string }
@@ -46,11 +47,21 @@ export class ApiClient {
     return parsed as T;
   }
 
-  /** Opens the live feed; rejects with a one-line CliError when it cannot. */
-  openFeed(): Promise<WebSocket> {
+  /** Opens the live feed; rejects with a one-line CliError when it cannot. The handler is attached
+   * before the handshake ends: the snapshot can arrive in the same read as the upgrade. */
+  openFeed(onMessage: (m: WsServerMessage) => void): Promise<WebSocket> {
     const url = `${this.opts.api.replace(/^http/, 'ws')}/api/ws`;
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(url, { headers: this.headers(), handshakeTimeout: TIMEOUT_MS });
+      ws.on('message', (data) => {
+        let m: WsServerMessage;
+        try {
+          m = JSON.parse(String(data)) as WsServerMessage;
+        } catch {
+          return;
+        }
+        onMessage(m);
+      });
       ws.once('open', () => resolve(ws));
       ws.once('unexpected-response', (_req, res) => {
         ws.terminate();

@@ -107,3 +107,43 @@ export function describeEvent(e: StoredEvent): string {
     .exhaustive();
   return `${new Date(e.at).toISOString()}  #${e.id}  ${what}`;
 }
+
+/** Consecutive slot moves of one migration (same service, from, to), read as one line. */
+export interface SlotMoveGroup { first: StoredEvent; last: StoredEvent; service: string; from: string | null; to: string | null; slots: number[] }
+
+export function groupSlotMoves(events: readonly StoredEvent[]): (StoredEvent | SlotMoveGroup)[] {
+  const out: (StoredEvent | SlotMoveGroup)[] = [];
+  for (const e of events) {
+    const x = e.event;
+    const prev = out.at(-1);
+    if (x.type === 'slot_moved' && prev && 'slots' in prev && prev.service === x.service && prev.from === x.from && prev.to === x.to) {
+      prev.slots.push(x.slot);
+      prev.last = e;
+    } else if (x.type === 'slot_moved') {
+      out.push({ first: e, last: e, service: x.service, from: x.from, to: x.to, slots: [x.slot] });
+    } else {
+      out.push(e);
+    }
+  }
+  return out;
+}
+
+/** "0-3,7,9-10" */
+function ranges(nums: number[]): string {
+  const s = [...nums].sort((a, b) => a - b);
+  const parts: string[] = [];
+  for (let i = 0; i < s.length; i++) {
+    let j = i;
+    while (j + 1 < s.length && s[j + 1] === s[j]! + 1) j++;
+    parts.push(i === j ? `${s[i]}` : `${s[i]}-${s[j]}`);
+    i = j;
+  }
+  return parts.join(',');
+}
+
+export function describeGroup(g: StoredEvent | SlotMoveGroup): string {
+  if (!('slots' in g)) return describeEvent(g);
+  if (g.slots.length === 1) return describeEvent(g.first);
+  const id = `#${g.first.id}-${g.last.id}`;
+  return `${new Date(g.last.at).toISOString()}  ${id}  ${g.service}: ${g.slots.length} slots ${g.from ?? 'none'} → ${g.to ?? 'none'} (slots ${ranges(g.slots)})`;
+}

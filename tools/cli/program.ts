@@ -9,7 +9,7 @@ import type { WsServerMessage } from '../../controller/management/protocol.js';
 import { parseApiUrl, parseBackendRef, parseDpid, parseHostPort, parseIntArg, parseMac, parsePort } from './args.js';
 import { ApiClient, backendPath, servicePath } from './client.js';
 import { CliError } from './errors.js';
-import { backendsTable, describeEvent, serviceDetail, servicesTable, statusText } from './format.js';
+import { backendsTable, describeGroup, groupSlotMoves, serviceDetail, servicesTable, statusText } from './format.js';
 import { waitForBackend, type WaitGoal } from './wait.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -249,7 +249,7 @@ export function buildProgram(): Command {
       const limit = parseIntArg(o.limit, 'limit', 1, 1000);
       const list = await client.get<StoredEvent[]>(`/events?after=${after}&limit=${limit}`);
       if (json) printJson(list);
-      else print(list.length ? list.map(describeEvent).join('\n') : 'no events');
+      else print(list.length ? groupSlotMoves(list).map(describeGroup).join('\n') : 'no events');
     });
 
   withClientOptions(program.command('watch'))
@@ -262,30 +262,51 @@ export function buildProgram(): Command {
   return program;
 }
 
-/** Streams events until SIGINT; reconnects (replaying missed events) if the controller restarts. */
+/** Streams events until SIGINT; reconnects (replaying missed events) if the controller restarts.
+ * Human output joins the slot moves of one migration into one line (held back 100 ms for that). */
 async function watch(client: ApiClient, json: boolean): Promise<void> {
   let lastId: number | undefined;
   let stopping = false;
+  let pending: StoredEvent[] = [];
+  let flushTimer: NodeJS.Timeout | undefined;
+  const flush = (): void => {
+    clearTimeout(flushTimer);
+    flushTimer = undefined;
+    for (const g of groupSlotMoves(pending)) print(describeGroup(g));
+    pending = [];
+  };
   const show = (e: StoredEvent): void => {
     if (lastId !== undefined && e.id <= lastId) return;
     lastId = e.id;
-    print(json ? JSON.stringify(e) : describeEvent(e));
+    if (json) {
+      print(JSON.stringify(e));
+      return;
+    }
+    pending.push(e);
+    if (e.event.type !== 'slot_moved') flush();
+    else flushTimer ??= setTimeout(flush, 100);
   };
-  let ws = await client.openFeed();
+  const onMessage = (m: WsServerMessage): void => {
+    if (m.type === 'snapshot') {
+      // First connect: the last few events for context; reconnect: everything we missed.
+      const replay = lastId === undefined ? lastGroups(m.recentEvents, 10) : m.recentEvents;
+      for (const e of replay) show(e);
+      flush();
+      lastId ??= m.lastEventId;
+    } else if (m.type === 'event') show(m.event);
+  };
+  let ws = await client.openFeed(onMessage);
   await new Promise<void>((resolve) => {
-    process.once('SIGINT', () => { stopping = true; ws.close(); resolve(); });
+    process.once('SIGINT', () => {
+      stopping = true;
+      flush();
+      ws.close();
+      resolve();
+    });
     const attach = (): void => {
-      ws.on('message', (data) => {
-        const m = JSON.parse(String(data)) as WsServerMessage;
-        if (m.type === 'snapshot') {
-          // First connect: the last few events for context; reconnect: everything we missed.
-          const replay = lastId === undefined ? m.recentEvents.slice(-10) : m.recentEvents;
-          for (const e of replay) show(e);
-          lastId ??= m.lastEventId;
-        } else if (m.type === 'event') show(m.event);
-      });
       ws.on('close', () => {
         if (stopping) return;
+        flush();
         process.stderr.write('holdfast: lost the connection to the API, reconnecting…\n');
         void reconnect();
       });
@@ -295,7 +316,7 @@ async function watch(client: ApiClient, json: boolean): Promise<void> {
       for (let delay = 500; !stopping; delay = Math.min(delay * 2, 5000)) {
         await new Promise((r) => setTimeout(r, delay));
         try {
-          ws = await client.openFeed();
+          ws = await client.openFeed(onMessage);
           attach();
           return;
         } catch { /* keep trying */ }
@@ -303,6 +324,13 @@ async function watch(client: ApiClient, json: boolean): Promise<void> {
     };
     attach();
   });
+}
+
+/** The events making up the last `n` printed lines. */
+function lastGroups(events: StoredEvent[], n: number): StoredEvent[] {
+  const groups = groupSlotMoves(events).slice(-n);
+  const firstId = groups[0] ? ('slots' in groups[0] ? groups[0].first.id : groups[0].id) : Infinity;
+  return events.filter((e) => e.id >= firstId);
 }
 
 function oneLine(s: string): string {
