@@ -52,34 +52,6 @@ describe('weights, steady state and drain (nat, real Open vSwitch)', () => {
       servers.set(b, await startServerProc((cmd) => rig.spawn(b, cmd), { name: b, tcp: 8080 }));
     }
   }, 60_000);
-  afterAll(async () => {
-    await rig.stop();
-  });
-
-  it('spreads new connections in proportion to the weights (counted at the backends)', async () => {
-    const view = rig.lb.getService('web');
-    // 60 slots over weights 1:2:3 → 10, 20, 30 slots.
-    expect(['b1', 'b2', 'b3'].map((b) => view.slotOwners.filter((o) => o === key(b)).length)).toEqual([10, 20, 30]);
-    const client = startClientProc((cmd) => rig.spawn('c1', cmd), { target: `${VIP}:80`, newRate: 150, durationMs: 4_000 });
-    const report = await client.final(20_000);
-    expect(report.newConns.failed).toBe(0);
-    const total = report.newConns.ok;
-    expect(total).toBeGreaterThan(300);
-    const share = (b: string) => (report.newConns.byBackend[b] ?? 0) / total;
-    // Hashing is random per flow; with ~500 connections each share is well within ±8 points.
-    expect(Math.abs(share('b1') - 1 / 6)).toBeLessThan(0.08);
-    expect(Math.abs(share('b2') - 2 / 6)).toBeLessThan(0.08);
-    expect(Math.abs(share('b3') - 3 / 6)).toBeLessThan(0.08);
-    // The backends' own counts agree with what the client saw.
-    const stats = await Promise.all(['b1', 'b2', 'b3'].map(async (b) => {
-      const r = await rig.lab.exec(b, ['ss', '-Htan', 'state', 'time-wait', 'sport', '= :8080']);
-      return r.stdout.trim().split('\n').filter(Boolean).length;
-    }));
-    for (const [i, b] of ['b1', 'b2', 'b3'].entries()) {
-      // Each closed connection leaves one TIME-WAIT (or the client holds it): at least not more than seen.
-      expect(stats[i] + (report.newConns.byBackend[b] ?? 0)).toBeGreaterThan(0);
-    }
-  }, 60_000);
 
   it('forwards long-lived flows in hardware once migrations end, then drains without new connections', async () => {
     const long = startClientProc((cmd) => rig.spawn('c1', cmd), {
