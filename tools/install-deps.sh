@@ -35,5 +35,8 @@ else
   echo "install-deps: Debian packages present"
 fi
 
+# `--system-only`: Debian packages only (npm test calls this before building).
+if [[ "${1:-}" == "--system-only" ]]; then exit 0; fi
+
 echo "install-deps: npm install"
 npm install --no-audit --no-fund
