@@ -9,7 +9,6 @@ import { ApiClient } from '../cli/client.js';
 import { CliError } from '../cli/errors.js';
 import { cleanupStaleLabs, ensureLabDependencies, startLab, type Lab, type LabHostSpec } from '../lab/lab.js';
 import { startClientProc, startServerProc, type ClientProc, type ServerProc } from '../traffic/procs.js';
-import type { FinalReport } from '../traffic/stats.js';
 import { DEFAULT_API, parseDemoArgs, type DemoOptions } from './options.js';
 import { startDemoStack, type DemoStack } from './stack.js';
 import { finalLine, summaryLine, totals, type ClientTotals } from './summary.js';
@@ -97,7 +96,7 @@ class Demo {
     }
     this.startedAt = Date.now();
     this.banner();
-    this.ticker = setInterval(() => void this.summary(), this.o.reportMs);
+    this.ticker = setInterval(() => this.summary(), this.o.reportMs);
   }
 
   /** A demo state file from an earlier run may hold the service (and b4): start from the three. */
@@ -113,18 +112,26 @@ class Demo {
     const stack = this.stack!;
     const apiFlag = `${stack.api.host}:${stack.api.port}` === DEFAULT_API ? '' : ` --api ${stack.apiUrl}`;
     const hf = `npx holdfast${apiFlag}`;
+    const b = (i: number): string => `${SERVICE.name} ${backendIp(i)}:${BACKEND_PORT}`;
+    const tries: [string, string][] = [
+      ['status', ''],
+      ['watch', 'events as they happen (Ctrl-C ends it)'],
+      [`backend add ${b(3)}`, 'b4 runs a server but is not in the pool yet'],
+      [`backend drain ${b(0)}`, 'b1: no new connections; its open ones stay up'],
+      [`backend enable ${b(0)}`, 'b1 takes new connections again'],
+      [`backend remove ${b(1)}`, 'graceful: drain b2, remove it when its last connection ends'],
+      [`backend remove ${b(1)} --now`, 'b2 out at once: its connections break, clients reconnect'],
+      [`service show ${SERVICE.name}`, ''],
+    ];
+    const width = Math.max(...tries.map(([c]) => c.length));
     const lines = [
       '',
       `  Live view:  ${stack.apiUrl}/`,
       '',
-      '  Try, in another terminal in this folder (or node dist/tools/cli/main.js instead of npx holdfast):',
-      `    ${hf} status`,
-      `    ${hf} watch                                      # events as they happen`,
-      `    ${hf} backend add ${SERVICE.name} ${backendIp(3)}:${BACKEND_PORT}                # b4 is running, not yet in the pool`,
-      `    ${hf} backend drain ${SERVICE.name} ${backendIp(0)}:${BACKEND_PORT} --wait       # b1 keeps its connections until they end`,
-      `    ${hf} backend enable ${SERVICE.name} ${backendIp(0)}:${BACKEND_PORT}`,
-      `    ${hf} backend remove ${SERVICE.name} ${backendIp(1)}:${BACKEND_PORT} --now       # b2 out at once: its clients reconnect`,
-      `    ${hf} service show ${SERVICE.name}`,
+      '  Try, in another terminal in this folder (node dist/tools/cli/main.js works as well as npx holdfast):',
+      ...tries.map(([c, why]) => `    ${hf} ${why ? `${c.padEnd(width)}   # ${why}` : c}`),
+      '  drain/remove --wait follow the backend until its last connection ends; the clients\' long-lived',
+      '  connections never end by themselves, so that lasts until the drain deadline (Ctrl-C the wait: the drain goes on).',
       '',
       `  Clients c1, c2: ${CLIENT_LOAD.long} long-lived connections each (a line every ${CLIENT_LOAD.intervalMs} ms) + ${CLIENT_LOAD.newRate} new connections/s each.`,
       `  Every ${this.o.reportMs / 1000} s: connections open, failures so far, replies per backend since the last line, the pool.`,
@@ -134,9 +141,10 @@ class Demo {
     for (const l of lines) say(l);
   }
 
-  private async summary(): Promise<void> {
+  /** Prints a summary line from the clients' latest reports; returns the totals (none before the first reports). */
+  private summary(): ClientTotals | undefined {
     const latest = this.clients.map((c) => c.proc.progress().at(-1));
-    if (latest.every((p) => p === undefined)) return; // nothing to say before the first reports
+    if (latest.every((p) => p === undefined)) return undefined;
     const now = totals(latest, CLIENT_LOAD.long);
     let backends: readonly BackendView[] | undefined;
     try {
@@ -144,41 +152,44 @@ class Demo {
     } catch { /* removed by the operator */ }
     say(summaryLine({ elapsedMs: Date.now() - this.startedAt, now, previous: this.previous, names: BACKENDS, backends, nameOf: nameOfIp }));
     this.previous = now;
+    return now;
   }
 
-  /** Graceful end: clients report, servers close, lab and controller go. Resolves to the exit code. */
+  /**
+   * Ends the demo; resolves to the exit code. Graceful (--duration-ms): clients stop first and print
+   * their final reports, then servers, lab and controller. On a signal the lab's own hook tears the
+   * lab down right after this handler returns, so the last word on the clients is the summary taken
+   * here, synchronously, before that (their final reports would count the teardown as failures).
+   */
   stop(reason: string, graceful: boolean): Promise<number> {
     this.stopping ??= (async () => {
       if (this.ticker) clearInterval(this.ticker);
       say(`demo: stopping (${reason})`);
-      let failures = 0;
+      const last = this.clients.length ? this.summary() : undefined;
       let clientProblem = false;
-      if (this.clients.length) {
-        await this.summary();
-        const finals = await Promise.all(this.clients.map(async (c) => {
-          try {
-            return { c, f: await c.proc.stop(graceful ? 15_000 : 3_000) };
-          } catch {
-            return { c, f: undefined as FinalReport | undefined };
-          }
-        }));
+      if (graceful && this.clients.length) {
+        let failures = 0;
+        const finals = await Promise.all(this.clients.map(async (c) => ({ c, f: await c.proc.stop(15_000).catch(() => undefined) })));
         for (const { c, f } of finals) {
           if (f) {
             say(finalLine(c.name, f));
             failures += f.totalFailures;
             clientProblem ||= !f.ok;
           } else {
-            say(`client ${c.name}: no final report (stopped with the lab)`);
+            say(`client ${c.name}: no final report`);
+            clientProblem = true;
           }
         }
         say(`demo: clients finished: ${failures} failures`);
+      } else if (last) {
+        say(`demo: clients: ${last.failures} failures until ${reason}`);
       }
       await Promise.all(this.servers.map((s) => s.stop(3_000).catch(() => undefined)));
       await this.lab?.stop();
       await this.stack?.stop();
       say('demo: cleaned up (lab, traffic, controller)');
       // A fixed-length run is a check (CI): broken connections fail it. Ctrl-C always ends with 0.
-      return graceful && clientProblem && this.o.durationMs > 0 ? 1 : 0;
+      return graceful && clientProblem ? 1 : 0;
     })();
     return this.stopping;
   }
