@@ -97,6 +97,8 @@ class Demo {
     this.startedAt = Date.now();
     this.banner();
     this.ticker = setInterval(() => this.summary(), this.o.reportMs);
+    // Up and reporting before start() returns, so a --duration-ms run measures traffic, not start-up.
+    await Promise.all(this.clients.map((c) => c.proc.out.waitLine((l) => l.startsWith('{"type":"progress"'), this.o.reportMs + 15_000, `a progress report from client ${c.name}`)));
   }
 
   /** A demo state file from an earlier run may hold the service (and b4): start from the three. */

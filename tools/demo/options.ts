@@ -1,5 +1,6 @@
 // The demo's command line: where the controller listens, its state file, and how long to run.
 import { Command, CommanderError } from 'commander';
+import { isLoopbackHost } from '../../controller/management/auth.js';
 import { parseHostPort, parseIntArg, type HostPort } from '../cli/args.js';
 import { CliError } from '../cli/errors.js';
 
@@ -42,10 +43,13 @@ export function parseDemoArgs(argv: string[]): DemoArgs {
     throw err;
   }
   const o = program.opts<{ api: string; openflow?: string; db: string; durationMs: string; reportMs: string }>();
+  const api = parseHostPort(o.api, '--api address', '127.0.0.1');
+  // The demo sets no API token, so its API stays on loopback (holdfast start has --token).
+  if (!isLoopbackHost(api.host)) throw new CliError(`bad --api address "${o.api}": the demo's API listens on loopback only (e.g. 127.0.0.1:8080)`);
   return {
     kind: 'run',
     options: {
-      api: parseHostPort(o.api, '--api address', '127.0.0.1'),
+      api,
       openflow: o.openflow === undefined ? undefined : parseHostPort(o.openflow, '--openflow address', '127.0.0.1'),
       db: o.db,
       durationMs: parseIntArg(o.durationMs, '--duration-ms', 0, 7 * 24 * 3600_000),

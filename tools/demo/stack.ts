@@ -75,7 +75,8 @@ export async function startDemoStack(o: { api: HostPort; openflow?: HostPort; db
     try {
       mgmt = await startManagementServer({ host: o.api.host, port: o.api.port, control: lb, log: controller.log.child({ component: 'management' }) });
     } catch (err) {
-      throw listenError('the management API', o.api, err);
+      // Its messages already say where and why.
+      throw new CliError((err as Error).message);
     }
     cleanups.push(() => mgmt.close());
     const bound = controller.addresses()[0]!;
