@@ -42,6 +42,11 @@ export interface SwitchHandle {
   send(msg: OfMessageInput): boolean;
   /** Queue several messages as one socket write; all or none. */
   sendBatch(msgs: readonly OfMessageInput[]): boolean;
+  /**
+   * Hot path: append one message already encoded by the caller. `fill` writes exactly `length`
+   * bytes at `buf[at]` and must put `xid` in the header. False if dropped (backpressure).
+   */
+  sendPrebuilt(length: number, fill: (buf: Buffer, at: number, xid: number) => void): boolean;
   /** Send and wait for the reply with the same xid; OFPT_ERROR rejects with OfRequestError. */
   request(msg: OfMessageInput, timeoutMs?: number): Promise<OfMessage>;
   /** A multipart request; resolves with every reply part's body, in order. */

@@ -3,7 +3,7 @@
 // ARP for VIPs and backends, migrations driven by a timer, and state kept in the store.
 
 import { match as matchOn } from 'ts-pattern';
-import type { App, SwitchHandle } from '../../controller/app.js';
+import type { App, OfMessageInput, SwitchHandle } from '../../controller/app.js';
 import type { Controller } from '../../controller/index.js';
 import type { Logger } from '../../controller/log.js';
 import type { Store } from '../../db/store.js';
@@ -22,13 +22,16 @@ import {
 import {
   LbError, type BackendView, type LbControl, type ServiceInput, type ServiceView, type StatusView,
 } from './control.js';
-import { flowKey } from './flow-registry.js';
+import { FlowTable } from './flow-table.js';
 import {
   backendKey, canServe, type Backend, type BackendSpec, type BackendState, type LbEvent, type Service,
   type StoredEvent,
 } from './model.js';
-import { forwardActions, pinFlowMod, serviceFlows, serviceGroup } from './pipeline.js';
-import { ServiceState } from './service-state.js';
+import { forwardActions, pinFlowMod, serviceFlows, serviceGroup, type PinOptions } from './pipeline.js';
+import {
+  buildPacketOutTemplate, buildPinTemplate, fillPacketOut, fillPin, templateFits, type PacketOutTemplate, type PinTemplate,
+} from './pin-template.js';
+import { ServiceState, type TargetEntry } from './service-state.js';
 import { SlotTable, type SlotChange } from './slot-table.js';
 import { parseBackendKey, validateBackendSpec, validateServiceInput } from './validation.js';
 
@@ -55,6 +58,7 @@ const OWNER = 'lb';
 const PIN_KIND_MASK = 0xffn << 56n;
 const TCP_SYN = 0x02;
 const TCP_ACK = 0x10;
+const EMPTY = Buffer.alloc(0);
 
 export class LoadBalancer implements LbControl, App {
   readonly name = 'lb';
@@ -69,7 +73,7 @@ export class LoadBalancer implements LbControl, App {
   private readonly lastBucketStats = new Map<string, bigint[]>();
   private readonly lastPinBytes = new Map<string, Map<number, { packets: bigint; bytes: bigint }>>();
   /** Pins added while a flow dump of a switch is running (merged into the dump's result). */
-  private readonly auditing = new Map<string, Map<number, Map<number, number>>>();
+  private readonly auditing = new Map<string, Map<number, FlowTable>>();
   private slotsMoved = 0;
   private readonly opts: Required<Omit<LoadBalancerOptions, 'log' | 'clock' | 'controller' | 'store'>>;
 
@@ -293,22 +297,50 @@ export class LoadBalancer implements LbControl, App {
     const d = st.decide(sw.dpidHex, slot, fk.srcIp, fk.srcPort, isNew, this.clock());
     if (!d) return;
     const inPort = inPortOf(msg.match);
-    const out: MessageOf<'packet_out'> extends infer P ? Omit<P, 'version' | 'xid'> : never = {
-      type: 'packet_out', bufferId: OFP_NO_BUFFER, inPort: inPort ?? OFPP.CONTROLLER,
-      actions: forwardActions(st.service, d.target, inPort), data: msg.data,
-    };
-    if (!d.install) {
-      sw.send(out);
-      return;
+    const e = d.entry;
+    let sent: boolean;
+    if (templateFits(e.target, inPort)) {
+      // Pre-encoded pin and packet-out: copy and patch, no per-packet objects.
+      if (e.version !== sw.version || !e.pin || !e.out) this.buildTemplates(sw, st, e);
+      this.hot.pin = e.pin!;
+      this.hot.out = e.out!;
+      this.hot.inPort = inPort!;
+      this.hot.data = msg.data;
+      sent = !d.install || sw.sendPrebuilt(e.pin!.bytes.length, this.fillPinFn);
+      if (sent) sw.sendPrebuilt(e.out!.bytes.length + msg.data.length, this.fillOutFn);
+      this.hot.data = EMPTY;
+    } else {
+      const out: OfMessageInput = {
+        type: 'packet_out', bufferId: OFP_NO_BUFFER, inPort: inPort ?? OFPP.CONTROLLER,
+        actions: forwardActions(st.service, e.target, inPort), data: msg.data,
+      };
+      if (!d.install) sent = sw.send(out);
+      else {
+        const client = { srcIp: numberToIpv4(fk.srcIp), srcPort: fk.srcPort };
+        sent = sw.sendBatch([pinFlowMod(st.service, client, e.target, this.pinOptions(sw)), out]);
+      }
     }
-    const client = { srcIp: numberToIpv4(fk.srcIp), srcPort: fk.srcPort };
-    const pin = pinFlowMod(st.service, client, d.target, this.isOvs(sw) ? { finTimeout: this.opts.finIdleTimeout } : {});
-    if (!sw.sendBatch([pin, out])) {
-      // Backpressure: forget the pin so the next packet of the flow tries again.
-      st.pinGone(sw.dpidHex, flowKey(fk.srcIp, fk.srcPort), d.backend);
-      return;
-    }
-    this.auditing.get(sw.dpidHex)?.get(serviceId)?.set(flowKey(fk.srcIp, fk.srcPort), d.backend);
+    if (!d.install) return;
+    // Backpressure: forget the pin so the next packet of the flow tries again.
+    if (!sent) st.pinGone(sw.dpidHex, fk.srcIp, fk.srcPort, d.backend);
+    else this.auditing.get(sw.dpidHex)?.get(serviceId)?.set(fk.srcIp, fk.srcPort, d.backend);
+  }
+
+  /** The packet being answered, for the fill functions below (the hot path is synchronous). */
+  private readonly hot: { pin?: PinTemplate; out?: PacketOutTemplate; inPort: number; data: Buffer } = { inPort: 0, data: EMPTY };
+  private readonly fillPinFn = (buf: Buffer, at: number, xid: number): void =>
+    fillPin(this.hot.pin!, buf, at, xid, this.fk.srcIp, this.fk.srcPort);
+  private readonly fillOutFn = (buf: Buffer, at: number, xid: number): void =>
+    fillPacketOut(this.hot.out!, buf, at, xid, this.hot.inPort, this.hot.data);
+
+  private buildTemplates(sw: SwitchHandle, st: ServiceState, e: TargetEntry): void {
+    e.pin = buildPinTemplate(st.service, e.target, sw.version, this.pinOptions(sw));
+    e.out = buildPacketOutTemplate(st.service, e.target, sw.version);
+    e.version = sw.version;
+  }
+
+  private pinOptions(sw: SwitchHandle): PinOptions {
+    return this.isOvs(sw) ? { finTimeout: this.opts.finIdleTimeout } : {};
   }
 
   private isOvs(sw: SwitchHandle): boolean {
@@ -321,7 +353,7 @@ export class LoadBalancer implements LbControl, App {
     const st = this.byId.get(c.serviceId);
     const client = clientOf(msg.match);
     if (!st || !client) return;
-    st.pinGone(sw.dpidHex, flowKey(client.srcIp, client.srcPort), c.backendId);
+    st.pinGone(sw.dpidHex, client.srcIp, client.srcPort, c.backendId);
   }
 
   // ------------------------------------------------------------------------------------------
@@ -362,6 +394,7 @@ export class LoadBalancer implements LbControl, App {
     loc.lastSeen = now;
     loc.misses = 0;
     if (moved) {
+      st.invalidateTargets();
       b.resolvedMac = mac;
       b.locations = Object.fromEntries(loc.ports);
       this.o.store.updateBackend(b);
@@ -490,15 +523,15 @@ export class LoadBalancer implements LbControl, App {
   /** Rebuilds the pin registry of one switch from its flow table (cookies say service and backend). */
   private async auditPinsOn(sw: SwitchHandle): Promise<void> {
     if (this.auditing.has(sw.dpidHex)) return;
-    const added = new Map<number, Map<number, number>>();
-    for (const id of this.byId.keys()) added.set(id, new Map());
+    const added = new Map<number, FlowTable>();
+    for (const id of this.byId.keys()) added.set(id, new FlowTable(16));
     this.auditing.set(sw.dpidHex, added);
     try {
       const parts = await sw.multipart({
         kind: 'flow',
         body: { tableId: OFPTT_ALL, outPort: OFPP.ANY, outGroup: OFPG.ANY, cookie: COOKIE_KIND_PIN << 56n, cookieMask: PIN_KIND_MASK, match: [] },
       }, 30_000);
-      const dumped = new Map<number, Map<number, number>>();
+      const dumped = new Map<number, FlowTable>();
       const prevBytes = this.lastPinBytes.get(sw.dpidHex) ?? new Map<number, { packets: bigint; bytes: bigint }>();
       const nowBytes = new Map<number, { packets: bigint; bytes: bigint }>();
       for (const part of parts) {
@@ -508,8 +541,8 @@ export class LoadBalancer implements LbControl, App {
           const client = clientOf(f.match);
           if (c.kind !== 'pin' || !client) continue;
           let m = dumped.get(c.serviceId);
-          if (!m) dumped.set(c.serviceId, (m = new Map()));
-          m.set(flowKey(client.srcIp, client.srcPort), c.backendId);
+          if (!m) dumped.set(c.serviceId, (m = new FlowTable()));
+          m.set(client.srcIp, client.srcPort, c.backendId);
           const t = nowBytes.get(c.backendId) ?? { packets: 0n, bytes: 0n };
           t.packets += f.packetCount;
           t.bytes += f.byteCount;
@@ -518,7 +551,7 @@ export class LoadBalancer implements LbControl, App {
       }
       const now = this.clock();
       for (const [id, st] of this.byId) {
-        st.replacePins(sw.dpidHex, dumped.get(id) ?? new Map(), added.get(id) ?? new Map(), now);
+        st.replacePins(sw.dpidHex, dumped.get(id) ?? new FlowTable(), added.get(id) ?? new FlowTable(16), now);
         for (const b of st.backends.keys()) {
           const cur = nowBytes.get(b);
           const prev = prevBytes.get(b);

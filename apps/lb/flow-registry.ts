@@ -1,7 +1,9 @@
 // Recent flows of one service and the backend each was pinned to, so that a flow seen before goes
-// back to the backend it had. Hot path: one Map lookup per packet-in. Expiry by generations: three
-// Maps rotated every ttl/2, so an entry lives between ttl and 1.5 ttl after its last use, with no
-// per-entry timer or timestamp.
+// back to the backend it had. Hot path: one table lookup per packet-in. Expiry by generations: three
+// flow tables rotated every ttl/2, so an entry lives between ttl and 1.5 ttl after its last use, with
+// no per-entry timer or timestamp.
+
+import { FlowTable } from './flow-table.js';
 
 /** A flow's client side as one exact double: srcIp (u32) * 65536 + srcPort (u16) < 2^48. */
 export function flowKey(srcIp: number, srcPort: number): number {
@@ -14,7 +16,7 @@ export class FlowRegistry {
   private readonly period: number;
   private readonly maxEntries: number;
   /** gens[0] is the current generation; older ones follow. */
-  private gens: Map<number, number>[] = [];
+  private gens: FlowTable[] = [];
   private genStart = Number.NaN;
 
   constructor(opts: { ttlMs: number; maxEntries?: number }) {
@@ -22,7 +24,7 @@ export class FlowRegistry {
     this.period = opts.ttlMs / (GENERATIONS - 1);
     this.maxEntries = opts.maxEntries ?? Number.POSITIVE_INFINITY;
     if (!(this.maxEntries >= 1)) throw new RangeError(`maxEntries must be at least 1: ${opts.maxEntries}`);
-    for (let i = 0; i < GENERATIONS; i++) this.gens.push(new Map());
+    for (let i = 0; i < GENERATIONS; i++) this.gens.push(new FlowTable());
   }
 
   get size(): number {
@@ -34,15 +36,16 @@ export class FlowRegistry {
   /** The backend remembered for a flow; a hit counts as a use and keeps the entry young. */
   get(key: number, now: number): number | undefined {
     this.age(now);
-    const cur = this.gens[0];
-    const v = cur.get(key);
-    if (v !== undefined) return v;
+    const ip = Math.floor(key / 65536);
+    const port = key - ip * 65536;
+    const v = this.gens[0].get(ip, port);
+    if (v >= 0) return v;
     for (let i = 1; i < GENERATIONS; i++) {
       const g = this.gens[i];
-      const old = g.get(key);
-      if (old !== undefined) {
-        g.delete(key);
-        this.insert(key, old);
+      const old = g.get(ip, port);
+      if (old >= 0) {
+        g.delete(ip, port);
+        this.insert(ip, port, old);
         return old;
       }
     }
@@ -51,31 +54,33 @@ export class FlowRegistry {
 
   set(key: number, backend: number, now: number): void {
     this.age(now);
-    for (let i = 1; i < GENERATIONS; i++) this.gens[i].delete(key);
-    this.insert(key, backend);
+    const ip = Math.floor(key / 65536);
+    const port = key - ip * 65536;
+    for (let i = 1; i < GENERATIONS; i++) this.gens[i].delete(ip, port);
+    this.insert(ip, port, backend);
   }
 
   delete(key: number): void {
-    for (const g of this.gens) g.delete(key);
+    const ip = Math.floor(key / 65536);
+    for (const g of this.gens) g.delete(ip, key - ip * 65536);
   }
 
   /** A backend removed now: its flows must not be sent back to it. */
   forgetBackend(id: number): void {
-    for (const g of this.gens) for (const [k, v] of g) if (v === id) g.delete(k);
+    for (const g of this.gens) g.deleteValue(id);
   }
 
   clear(): void {
     for (const g of this.gens) g.clear();
   }
 
-  private insert(key: number, backend: number): void {
-    const cur = this.gens[0];
-    if (this.size >= this.maxEntries && !cur.has(key)) {
+  private insert(ip: number, port: number, backend: number): void {
+    if (this.size >= this.maxEntries && this.gens[0].get(ip, port) < 0) {
       // Over the bound: drop the oldest generations early, the current one last.
       this.rotate();
       while (this.size >= this.maxEntries) this.rotate();
     }
-    this.gens[0].set(key, backend);
+    this.gens[0].set(ip, port, backend);
   }
 
   private age(now: number): void {

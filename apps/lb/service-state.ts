@@ -3,9 +3,11 @@
 // (app.ts) feeds it events and turns its answers into OpenFlow messages.
 
 import { FlowRegistry, flowKey } from './flow-registry.js';
+import { FlowTable } from './flow-table.js';
 import { backendKey, canServe, type Backend, type Service } from './model.js';
 import { decidePin } from './pin-decision.js';
 import type { BackendTarget } from './pipeline.js';
+import type { PacketOutTemplate, PinTemplate } from './pin-template.js';
 import { SlotTable, type BackendInfo, type SlotChange } from './slot-table.js';
 
 /** Where a backend answered ARP: its MAC and, per switch, the port it is behind. */
@@ -19,9 +21,18 @@ export interface BackendLocation {
   misses: number;
 }
 
+/** A backend as reached from one switch, with the hot path's pre-encoded messages (built lazily
+ * by the app for the switch's wire version). */
+export interface TargetEntry {
+  target: BackendTarget;
+  version?: number;
+  pin?: PinTemplate;
+  out?: PacketOutTemplate;
+}
+
 export interface PinDecision {
   backend: number;
-  target: BackendTarget;
+  entry: TargetEntry;
   /** True when a pin for this flow must be installed (false: one is installed or on its way). */
   install: boolean;
 }
@@ -30,8 +41,8 @@ export class ServiceState {
   readonly backends = new Map<number, Backend>();
   readonly byKey = new Map<string, Backend>();
   readonly locations = new Map<number, BackendLocation>();
-  /** dpid → flow key → backend id: pins installed (or being installed) on each switch. */
-  readonly pins = new Map<string, Map<number, number>>();
+  /** dpid → (client ip, port) → backend id: pins installed (or being installed) on each switch. */
+  readonly pins = new Map<string, FlowTable>();
   readonly pinCounts = new Map<number, number>();
   readonly registry: FlowRegistry;
   /** Per-slot activity (packets per second, smoothed) from group statistics. */
@@ -40,6 +51,8 @@ export class ServiceState {
   readonly traffic = new Map<number, { packets: number; bytes: number }>();
   readonly counters = { packetIns: 0, pinsInstalled: 0, pinsRemoved: 0 };
   table: SlotTable;
+  /** dpid → backend id → target entry; cleared whenever a backend or its location changes. */
+  private readonly targets = new Map<string, Map<number, TargetEntry | null>>();
 
   constructor(public service: Service, table: SlotTable) {
     this.table = table;
@@ -49,7 +62,13 @@ export class ServiceState {
     this.registry = new FlowRegistry({ ttlMs, maxEntries: 2_000_000 });
   }
 
+  /** A backend's address, MAC or port changed: rebuild targets and templates on next use. */
+  invalidateTargets(): void {
+    this.targets.clear();
+  }
+
   addBackend(b: Backend): void {
+    this.invalidateTargets();
     this.backends.set(b.id, b);
     this.byKey.set(backendKey(b), b);
     if (b.mac !== undefined && b.switchPort !== undefined) {
@@ -58,13 +77,14 @@ export class ServiceState {
   }
 
   deleteBackend(b: Backend): void {
+    this.invalidateTargets();
     this.backends.delete(b.id);
     this.byKey.delete(backendKey(b));
     this.locations.delete(b.id);
     this.pinCounts.delete(b.id);
     this.traffic.delete(b.id);
     this.registry.forgetBackend(b.id);
-    for (const m of this.pins.values()) for (const [k, id] of m) if (id === b.id) m.delete(k);
+    for (const m of this.pins.values()) m.deleteValue(b.id);
   }
 
   backendInfos(): BackendInfo[] {
@@ -85,6 +105,19 @@ export class ServiceState {
     return { id, ip: b.ip, l4port: b.port ?? this.service.port, mac: loc.mac, port };
   }
 
+  /** The cached target entry of a backend on a switch (hot path: no allocation once warm). */
+  entry(id: number, dpid: string): TargetEntry | null {
+    let m = this.targets.get(dpid);
+    if (!m) this.targets.set(dpid, (m = new Map()));
+    let e = m.get(id);
+    if (e === undefined) {
+      const target = this.target(id, dpid);
+      e = target ? { target } : null;
+      m.set(id, e);
+    }
+    return e;
+  }
+
   /** Backends that get a nat reverse rule on a switch: any that may have flows and is reachable. */
   reverseTargets(dpid: string): BackendTarget[] {
     const out: BackendTarget[] = [];
@@ -96,11 +129,17 @@ export class ServiceState {
     return out;
   }
 
-  private switchPins(dpid: string): Map<number, number> {
+  private switchPins(dpid: string): FlowTable {
     let m = this.pins.get(dpid);
-    if (!m) this.pins.set(dpid, (m = new Map()));
+    if (!m) this.pins.set(dpid, (m = new FlowTable()));
     return m;
   }
+
+  /** Whether a backend can still serve flows it has (the pin decision asks per packet). */
+  private readonly canServeId = (id: number): boolean => {
+    const be = this.backends.get(id);
+    return be !== undefined && canServe(be);
+  };
 
   /**
    * The query/reply decision for one packet of a query slot (the hot path). Returns null when no
@@ -108,42 +147,40 @@ export class ServiceState {
    */
   decide(dpid: string, slot: number, srcIp: number, srcPort: number, isNewConnection: boolean, now: number): PinDecision | null {
     this.counters.packetIns++;
-    const key = flowKey(srcIp, srcPort);
     const pins = this.switchPins(dpid);
-    const pinned = pins.get(key);
-    if (pinned !== undefined) {
+    const pinned = pins.get(srcIp, srcPort);
+    if (pinned >= 0) {
       // A pin for this flow is installed or on its way: coalesce, just forward the packet.
-      const target = this.target(pinned, dpid);
-      if (target) return { backend: pinned, target, install: false };
-      pins.delete(key);
+      const entry = this.entry(pinned, dpid);
+      if (entry) return { backend: pinned, entry, install: false };
+      pins.delete(srcIp, srcPort);
     }
+    const key = flowKey(srcIp, srcPort);
     const table = this.table;
     const id = decidePin({
       isNewConnection,
       bucket: table.bucket(slot),
-      remembered: this.registry.get(key, now),
-      canServe: (b) => {
-        const be = this.backends.get(b);
-        return be !== undefined && canServe(be);
-      },
+      // A new connection never goes back to a remembered backend: skip the lookup.
+      remembered: isNewConnection ? undefined : this.registry.get(key, now),
+      canServe: this.canServeId,
       owner: table.owner(slot),
     });
     if (id === null) return null;
-    const target = this.target(id, dpid);
-    if (!target) return null;
-    pins.set(key, id);
+    const entry = this.entry(id, dpid);
+    if (!entry) return null;
+    pins.set(srcIp, srcPort, id);
     this.pinCounts.set(id, (this.pinCounts.get(id) ?? 0) + 1);
     this.counters.pinsInstalled++;
     this.registry.set(key, id, now);
     table.notePin(slot, id, now);
-    return { backend: id, target, install: true };
+    return { backend: id, entry, install: true };
   }
 
   /** A pin is gone from a switch (flow-removed, deleted, or missing from a dump). */
-  pinGone(dpid: string, key: number, backend: number): void {
+  pinGone(dpid: string, srcIp: number, srcPort: number, backend: number): void {
     const pins = this.pins.get(dpid);
-    if (!pins || pins.get(key) !== backend) return;
-    pins.delete(key);
+    if (!pins || pins.get(srcIp, srcPort) !== backend) return;
+    pins.delete(srcIp, srcPort);
     const n = (this.pinCounts.get(backend) ?? 1) - 1;
     if (n > 0) this.pinCounts.set(backend, n);
     else this.pinCounts.delete(backend);
@@ -151,19 +188,22 @@ export class ServiceState {
   }
 
   /** Replace a switch's pins with what a flow dump says is there (plus pins added since it began). */
-  replacePins(dpid: string, dumped: Map<number, number>, addedSince: Map<number, number>, now: number): void {
-    for (const [k, id] of addedSince) dumped.set(k, id);
+  replacePins(dpid: string, dumped: FlowTable, addedSince: FlowTable, now: number): void {
+    addedSince.forEach((ip, port, id) => dumped.set(ip, port, id));
     this.pins.set(dpid, dumped);
     this.pinCounts.clear();
     for (const m of this.pins.values()) {
-      for (const id of m.values()) this.pinCounts.set(id, (this.pinCounts.get(id) ?? 0) + 1);
+      m.forEach((_ip, _port, id) => this.pinCounts.set(id, (this.pinCounts.get(id) ?? 0) + 1));
     }
-    for (const [k, id] of dumped) if (this.registry.get(k, now) === undefined) this.registry.set(k, id, now);
+    dumped.forEach((ip, port, id) => {
+      const k = flowKey(ip, port);
+      if (this.registry.get(k, now) === undefined) this.registry.set(k, id, now);
+    });
   }
 
   /** Forget every pin of a backend (after deleting them from the switches). */
   dropPinsOf(backend: number): void {
-    for (const m of this.pins.values()) for (const [k, id] of m) if (id === backend) m.delete(k);
+    for (const m of this.pins.values()) m.deleteValue(backend);
     this.pinCounts.delete(backend);
     this.registry.forgetBackend(backend);
   }

@@ -4,7 +4,7 @@
 // into its read path in 64 KiB-ish chunks, as the kernel would deliver them.
 //   read:       framing + decode of packet-ins (no app)
 //   decide:     + LoadBalancer.packetIn up to ServiceState.decide, replies not encoded (sendBatch stubbed)
-//   full:       + pin flow-mod and packet-out built by the app and encoded by the runtime's sendBatch
+//   full:       + pin flow-mod and packet-out written by the app (pre-encoded templates) into the runtime's write
 // Usage: node dist/tools/bench/lb-hotpath.js [--seconds 2] [--only 0|1|2] [--json]
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
@@ -85,7 +85,7 @@ export async function runHotpathBench(seconds: number, only?: number): Promise<H
   const conn = new SwitchConnection(sock as unknown as Socket, {
     echoIntervalMs: 1e9, echoTimeoutMs: 1e9, requestTimeoutMs: 1e9, handshakeTimeoutMs: 1e9, maxQueueBytes: 4 << 20, maxMessageBytes: 0xffff, maxMalformed: 16,
   }, events, createLogger({ level: 'silent', name: 'bench' }));
-  const internals = conn as unknown as { onData(c: Buffer): void; state: string; _version: number };
+  const internals = conn as unknown as { onData(c: Buffer): void; flush(): void; state: string; _version: number };
   const hello = Buffer.from('04000010000000010001000800000010', 'hex'); // HELLO, bitmap {1.3}
   internals.onData(hello);
   internals.state = 'ready'; // the handshake is not under test
@@ -101,7 +101,10 @@ export async function runHotpathBench(seconds: number, only?: number): Promise<H
       seq += batch;
       const c0 = process.cpuUsage();
       const t0 = performance.now();
-      for (const c of cs) internals.onData(c);
+      for (const c of cs) {
+        internals.onData(c);
+        internals.flush(); // one socket write per chunk, as the per-tick flush does
+      }
       const t = performance.now() - t0;
       const c1 = process.cpuUsage(c0);
       cpu = c1.user + c1.system;
@@ -123,11 +126,14 @@ export async function runHotpathBench(seconds: number, only?: number): Promise<H
   const want = (i: number) => only === undefined || only === i;
   if (want(0)) stages.push(measure('read (framing + decode)'));
   const sendBatch = conn.sendBatch.bind(conn);
+  const sendPrebuilt = conn.sendPrebuilt.bind(conn);
   conn.sendBatch = () => true;
+  conn.sendPrebuilt = () => true;
   conn.send = () => true;
   app = (sw, m) => lb.packetIn(sw, m);
   if (want(1)) stages.push(measure('+ app decision (no encode)'));
   conn.sendBatch = sendBatch;
+  conn.sendPrebuilt = sendPrebuilt;
   delete (conn as Partial<SwitchConnection>).send;
   const bytes0 = sock.bytes;
   if (want(2)) stages.push(measure('+ build and encode pin + packet-out (full)'));
