@@ -1,6 +1,7 @@
 // `holdfast start`: the store, the OpenFlow runtime, the load balancer and the management server,
 // wired together and shut down cleanly on SIGINT/SIGTERM.
 import { readFileSync } from 'node:fs';
+import { L2Forwarding } from '../../apps/l2/forwarding.js';
 import { LoadBalancer } from '../../apps/lb/app.js';
 import { Controller, type TlsOptions } from '../../controller/index.js';
 import { assertBindAllowed } from '../../controller/management/auth.js';
@@ -25,8 +26,12 @@ export interface StartOptions {
 }
 
 export interface Running {
+  controller: Controller;
+  lb: LoadBalancer;
   openflow: { host: string; port: number };
   api: { host: string; port: number };
+  apiUrl: string;
+  /** Stops everything in reverse order; never throws. */
   stop(): Promise<void>;
 }
 
@@ -73,6 +78,8 @@ export async function startHoldfast(o: StartOptions): Promise<Running> {
     cleanups.push(() => store.close());
 
     const controller = new Controller({ listeners: [{ host: o.openflow.host, port: o.openflow.port, tls: tls !== undefined }], tls, logLevel: level });
+    // Everything that is not a service's traffic is ordinary L2 forwarding (NORMAL or learning).
+    controller.use(new L2Forwarding(controller.reconciler));
     const lb = new LoadBalancer({ controller, store, log: controller.log.child({ component: 'lb' }) });
     lb.start();
     cleanups.push(() => lb.stop());
@@ -100,7 +107,7 @@ export async function startHoldfast(o: StartOptions): Promise<Running> {
     out.write(`api listening on ${apiUrl}\n`);
     out.write(`live view: ${apiUrl}/${o.token ? '#token=<your token>' : ''}\n`);
     out.write(`state in ${o.db}\n`);
-    return { openflow: { host: of.host, port: of.port }, api: mgmt.address, stop };
+    return { controller, lb, openflow: { host: of.host, port: of.port }, api: mgmt.address, apiUrl, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -1,15 +1,12 @@
-// The controller side of the demo: state file, OpenFlow runtime with the L2 and load-balancer apps,
-// and the management server (API, WebSocket, live view). Same pieces as `holdfast start`, plus L2
-// forwarding (the lab's bridge is fail_mode=secure: without it, the backends' ARP for the clients
-// would be dropped) and handles the demo needs (the load balancer, the switch count).
+// The controller side of the demo: exactly what `holdfast start` runs (state file, OpenFlow runtime
+// with the L2 and load-balancer apps, management server and live view), on a free OpenFlow port
+// when 6653 is taken.
 import { createServer } from 'node:net';
-import { L2Forwarding } from '../../apps/l2/forwarding.js';
-import { LoadBalancer } from '../../apps/lb/app.js';
-import { Controller } from '../../controller/index.js';
-import { startManagementServer } from '../../controller/management/server.js';
-import { Store } from '../../db/store.js';
+import { PassThrough } from 'node:stream';
+import type { LoadBalancer } from '../../apps/lb/app.js';
+import type { Controller } from '../../controller/index.js';
 import type { HostPort } from '../cli/args.js';
-import { CliError } from '../cli/errors.js';
+import { startHoldfast } from '../cli/start.js';
 
 export interface DemoStack {
   readonly controller: Controller;
@@ -32,59 +29,11 @@ function portFree(at: HostPort): Promise<boolean> {
   });
 }
 
-function listenError(what: string, at: HostPort, err: unknown): CliError {
-  const e = err as NodeJS.ErrnoException;
-  const why = e.code === 'EADDRINUSE' ? 'address already in use' : e.message;
-  return new CliError(`cannot listen for ${what} on ${at.host}:${at.port}: ${why}`);
-}
 
 export async function startDemoStack(o: { api: HostPort; openflow?: HostPort; db: string }): Promise<DemoStack> {
-  const cleanups: (() => unknown)[] = [];
+  const openflow = o.openflow ?? ((await portFree(PREFERRED_OPENFLOW)) ? PREFERRED_OPENFLOW : { host: PREFERRED_OPENFLOW.host, port: 0 });
+  // The same wiring as `holdfast start`; its "listening" lines are the demo's to print.
+  const r = await startHoldfast({ openflow, api: o.api, db: o.db, handleSignals: false, out: new PassThrough() });
   let stopping: Promise<void> | undefined;
-  const stop = (): Promise<void> => (stopping ??= (async () => {
-    for (const c of cleanups.splice(0).reverse()) {
-      try {
-        await c();
-      } catch { /* keep closing the rest */ }
-    }
-  })());
-  try {
-    let store: Store;
-    try {
-      store = Store.open(o.db);
-    } catch (err) {
-      throw new CliError(`cannot open the state file ${o.db}: ${(err as Error).message}`);
-    }
-    cleanups.push(() => store.close());
-
-    const ofAt = o.openflow ?? ((await portFree(PREFERRED_OPENFLOW)) ? PREFERRED_OPENFLOW : { host: PREFERRED_OPENFLOW.host, port: 0 });
-    const controller = new Controller({ listeners: [{ host: ofAt.host, port: ofAt.port }] });
-    try {
-      await controller.start();
-    } catch (err) {
-      throw listenError('OpenFlow', ofAt, err);
-    } finally {
-      cleanups.push(() => controller.stop());
-    }
-    controller.use(new L2Forwarding(controller.reconciler));
-    const lb = new LoadBalancer({ controller, store, log: controller.log.child({ component: 'lb' }) });
-    lb.start();
-    cleanups.push(() => lb.stop());
-
-    let mgmt;
-    try {
-      mgmt = await startManagementServer({ host: o.api.host, port: o.api.port, control: lb, log: controller.log.child({ component: 'management' }) });
-    } catch (err) {
-      // Its messages already say where and why.
-      throw new CliError((err as Error).message);
-    }
-    cleanups.push(() => mgmt.close());
-    const bound = controller.addresses()[0]!;
-    const api = mgmt.address;
-    const apiUrl = `http://${api.host.includes(':') ? `[${api.host}]` : api.host}:${api.port}`;
-    return { controller, lb, openflow: { host: bound.host, port: bound.port }, api, apiUrl, stop };
-  } catch (err) {
-    await stop();
-    throw err;
-  }
+  return { controller: r.controller, lb: r.lb, openflow: r.openflow, api: r.api, apiUrl: r.apiUrl, stop: () => (stopping ??= r.stop()) };
 }
