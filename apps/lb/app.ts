@@ -237,7 +237,7 @@ export class LoadBalancer implements LbControl, App {
       if (!this.servesSwitch(s, dpidHex)) continue;
       const targetOf = (id: number) => st.target(id, dpidHex);
       const buckets = Array.from({ length: s.slots }, (_, i) => st.table.bucket(i));
-      groups.push(serviceGroup(s, buckets, targetOf));
+      groups.push(serviceGroup(s, buckets, targetOf, this.o.controller.switch(dpid)?.version ?? 4));
       for (const f of serviceFlows(s, st.reverseTargets(dpidHex))) {
         // Services sharing a VIP share its ARP rule; keep the first (lowest service id).
         const id = `${f.priority}|${JSON.stringify(f.match, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}`;

@@ -71,8 +71,26 @@ function queryActions(service: Service, slot: number): Action[] {
   return [setField('eth_dst', markerMac(service.id, slot)), output(OFPP.CONTROLLER)];
 }
 
-export function serviceGroup(service: Service, buckets: readonly Bucket[], targetOf: (id: number) => BackendTarget | undefined): DesiredGroup {
+/**
+ * Open vSwitch's default selection (dp_hash) ignores UDP ports, so every UDP flow between one client
+ * and the VIP would land in the same slot. On OpenFlow 1.5 a UDP service asks for the `hash` method
+ * over the 5-tuple instead (values are field masks). Like dp_hash, it maps a flow to the same bucket
+ * for as long as the buckets' number and ids stay the same.
+ */
+function selectionMethod(service: Service, version: number): DesiredGroup['properties'] {
+  if (service.proto !== 'udp' || version < 6) return undefined;
+  return [{
+    type: 'ntr_selection_method', method: 'hash', param: 0n,
+    fields: [basic('ipv4_src', '255.255.255.255'), basic('ipv4_dst', '255.255.255.255'), basic('udp_src', 0xffff), basic('udp_dst', 0xffff)],
+  }];
+}
+
+export function serviceGroup(
+  service: Service, buckets: readonly Bucket[], targetOf: (id: number) => BackendTarget | undefined, version = 4,
+): DesiredGroup {
+  const properties = selectionMethod(service, version);
   return {
+    ...(properties ? { properties } : {}),
     groupId: groupIdFor(service.id),
     groupType: 'select',
     buckets: buckets.map((b, slot) => ({
