@@ -53,6 +53,8 @@ type State = 'hello' | 'handshake' | 'ready' | 'closed';
 const OFPGT_NAMES: GroupType[] = ['all', 'select', 'indirect', 'ff'];
 /** Hard bound = this × soft bound: a switch that lets even our control replies pile up is not reading. */
 const HARD_QUEUE_FACTOR = 4;
+/** Bytes of answers that are written at once, even in the middle of handling one socket read. */
+const MID_READ_FLUSH_BYTES = 16 * 1024;
 
 function emptyCapabilities(): SwitchCapabilities {
   return { bundles: false, groupTypes: [], groupFeatures: null, normalPort: false, nTables: 0, nBuffers: 0, features: 0, desc: null };
@@ -302,16 +304,16 @@ export class SwitchConnection implements SwitchHandle {
   private scheduleFlush(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    process.nextTick(this.flush);
+    process.nextTick(() => this.flush());
   }
 
-  private readonly flush = (): void => {
+  private flush(): void {
     this.flushScheduled = false;
     const w = this.out;
     if (w.offset === 0) return;
     if (!this.socket.destroyed) this.socket.write(Buffer.from(w.finish()));
     w.reset();
-  };
+  }
 
   /** For replies the runtime owes the switch (echo, errors): a switch that lets them pile up is dropped. */
   private writeControl(buf: Buffer): void {
@@ -339,6 +341,9 @@ export class SwitchConnection implements SwitchHandle {
       const ev = events[i];
       if (ev.ok) this.onFrame(ev.frame);
       else this.onStreamBroken(ev.error);
+      // A large read can hold hundreds of packet-ins: send their answers as they pile up rather
+      // than after the whole read, so the first ones do not wait for the last.
+      if (this.out.offset >= MID_READ_FLUSH_BYTES) this.flush();
     }
   }
 

@@ -11,7 +11,7 @@ import { buildArpReply, buildArpRequest } from '../../openflow/packet/build.js';
 import { extractFlowKeyInto } from '../../openflow/packet/flowkey.js';
 import { parsePacket } from '../../openflow/packet/parse.js';
 import type { FlowKey } from '../../openflow/packet/types.js';
-import { numberToIpv4 } from '../../openflow/packet/addr.js';
+import { numberToIpv4, parseIpv4 } from '../../openflow/packet/addr.js';
 import {
   OFPG, OFPP, OFPTT_ALL, OFP_NO_BUFFER, type Match, type MessageOf, type OxmField,
 } from '../../openflow/types.js';
@@ -795,6 +795,6 @@ function clientOf(m: Match): { srcIp: number; srcPort: number } | undefined {
     else if (f.name === 'tcp_src' || f.name === 'udp_src') port = f.value as number;
   }
   if (ip === undefined || port === undefined) return undefined;
-  const n = ip.split('.').reduce((a, x) => a * 256 + Number(x), 0);
-  return { srcIp: n, srcPort: port };
+  const n = parseIpv4(ip);
+  return n === null ? undefined : { srcIp: n, srcPort: port };
 }

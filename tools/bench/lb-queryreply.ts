@@ -97,33 +97,36 @@ function figures(p: number[], max: number, samples: number): LatencyFigures {
   return { p50: p[0], p99: p[1], p999: p[2], max, samples };
 }
 
-/** Wraps the runtime's read path (not its source) to time socket read → reply write per chunk. */
+/**
+ * Wraps the runtime's read and write paths (not their source) to time, for every packet-in, the
+ * socket read that brought it to the socket write that carries its answers: the connection writes
+ * its pending output at the end of each read and whenever 16 KiB of answers pile up mid-read.
+ */
 function instrumentReadToWrite(lb: LoadBalancer): { start(): void; stop(): { us: number[]; weights: number[] } } {
   let on = false;
-  let packetIns = 0;
+  let pending = 0;
+  let readAt = 0;
   const us: number[] = [];
   const weights: number[] = [];
   const orig = lb.packetIn.bind(lb);
   lb.packetIn = (sw, msg) => {
-    packetIns++;
+    pending++;
     orig(sw, msg);
   };
-  const proto = SwitchConnection.prototype as unknown as { onData(chunk: Buffer): void };
+  const proto = SwitchConnection.prototype as unknown as { onData(chunk: Buffer): void; flush(): void };
   const onData = proto.onData;
   proto.onData = function (this: SwitchConnection, chunk: Buffer): void {
-    if (!on) {
-      onData.call(this, chunk);
-      return;
-    }
-    const t0 = performance.now();
-    const before = packetIns;
+    readAt = performance.now();
     onData.call(this, chunk);
-    const n = packetIns - before;
-    // The connection uncorks (writes) in a nextTick queued during onData, so this one runs after it.
-    if (n > 0) process.nextTick(() => {
-      us.push((performance.now() - t0) * 1000);
-      weights.push(n);
-    });
+  };
+  const flush = proto.flush;
+  proto.flush = function (this: SwitchConnection): void {
+    flush.call(this);
+    if (on && pending > 0) {
+      us.push((performance.now() - readAt) * 1000);
+      weights.push(pending);
+    }
+    pending = 0;
   };
   return {
     start: () => {
