@@ -52,6 +52,8 @@ export interface QueryReplyResult {
     endToEndUs: LatencyFigures;
     /** Microseconds: controller socket read of the chunk → socket write of the replies. */
     inControllerUs: LatencyFigures;
+    /** Microseconds: the controller reading this packet-in message (handing it to the app) → socket write of its replies. */
+    perMessageUs: LatencyFigures;
   };
   pinsAfter: number;
   heapUsedMB: number;
@@ -102,15 +104,18 @@ function figures(p: number[], max: number, samples: number): LatencyFigures {
  * socket read that brought it to the socket write that carries its answers: the connection writes
  * its pending output at the end of each read and whenever 16 KiB of answers pile up mid-read.
  */
-function instrumentReadToWrite(lb: LoadBalancer): { start(): void; stop(): { us: number[]; weights: number[] } } {
+function instrumentReadToWrite(lb: LoadBalancer): { start(): void; stop(): { us: number[]; weights: number[]; perMessage: number[] } } {
   let on = false;
   let pending = 0;
+  const pendingAt: number[] = [];
+  const perMessage: number[] = [];
   let readAt = 0;
   const us: number[] = [];
   const weights: number[] = [];
   const orig = lb.packetIn.bind(lb);
   lb.packetIn = (sw, msg) => {
     pending++;
+    if (on) pendingAt.push(performance.now());
     orig(sw, msg);
   };
   const proto = SwitchConnection.prototype as unknown as { onData(chunk: Buffer): void; flush(): void };
@@ -122,21 +127,25 @@ function instrumentReadToWrite(lb: LoadBalancer): { start(): void; stop(): { us:
   const flush = proto.flush;
   proto.flush = function (this: SwitchConnection): void {
     flush.call(this);
+    const now = performance.now();
     if (on && pending > 0) {
-      us.push((performance.now() - readAt) * 1000);
+      us.push((now - readAt) * 1000);
       weights.push(pending);
     }
+    if (on) for (const t of pendingAt) perMessage.push((now - t) * 1000);
     pending = 0;
+    pendingAt.length = 0;
   };
   return {
     start: () => {
       on = true;
       us.length = 0;
       weights.length = 0;
+      perMessage.length = 0;
     },
     stop: () => {
       on = false;
-      return { us: [...us], weights: [...weights] };
+      return { us: [...us], weights: [...weights], perMessage: [...perMessage] };
     },
   };
 }
@@ -209,6 +218,7 @@ export async function runQueryReplyBench(o: QueryReplyOptions): Promise<QueryRep
           weightedPercentiles(inside.us, inside.weights, ps), inside.us.reduce((a, v) => Math.max(a, v), 0),
           inside.weights.reduce((a, v) => a + v, 0),
         ),
+        perMessageUs: figures(percentiles(inside.perMessage, ps), inside.perMessage.reduce((a, v) => Math.max(a, v), 0), inside.perMessage.length),
       },
       pinsAfter: st.services[0]?.pins ?? 0,
       heapUsedMB: process.memoryUsage().heapUsed / 2 ** 20,
@@ -236,6 +246,7 @@ export function formatQueryReply(r: QueryReplyResult): string {
     `  latency at ${fmtInt(r.latency.targetRate)}/s (achieved ${fmtInt(r.latency.achievedRate)}/s, ${fmtInt(r.latency.completed)}/${fmtInt(r.latency.sent)} completed):`,
     `    emulator send → packet-out receipt: ${l(r.latency.endToEndUs)}`,
     `    controller read → write:            ${l(r.latency.inControllerUs)}`,
+    `    packet-in message → write:          ${l(r.latency.perMessageUs)}`,
     `  pins in the app's map after the run: ${fmtInt(r.pinsAfter)}; controller heap ${r.heapUsedMB.toFixed(0)} MB`,
   ].join('\n');
 }
