@@ -5,10 +5,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { Controller } from '../../controller/index.js';
-import { LoadBalancer, type LoadBalancerOptions } from '../../apps/lb/app.js';
-import { L2Forwarding } from '../../apps/l2/forwarding.js';
-import { Store } from '../../db/store.js';
+import { PassThrough } from 'node:stream';
+import type { Controller } from '../../controller/index.js';
+import type { LoadBalancer, LoadBalancerOptions } from '../../apps/lb/app.js';
+import { startHoldfast, type Running } from '../../tools/cli/start.js';
 import { startLab, type Lab, type LabHostSpec } from '../../tools/lab/lab.js';
 
 export async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
@@ -33,8 +33,8 @@ export class LbRig {
   lab!: Lab;
   controller!: Controller;
   lb!: LoadBalancer;
-  store!: Store;
   port = 0;
+  private running: Running | undefined;
   readonly dir = mkdtempSync(join(tmpdir(), 'hf-rig-'));
   readonly dbFile = join(this.dir, 'holdfast.db');
   private readonly procs: ChildProcess[] = [];
@@ -62,22 +62,21 @@ export class LbRig {
     await until('the switch to connect', () => this.controller.switches().length === 1);
   }
 
+  /** Exactly what `holdfast start` runs (management API on a free loopback port), faster timers. */
   async startController(): Promise<void> {
-    this.store = Store.open(this.dbFile);
-    this.controller = new Controller({
-      listeners: [{ host: '127.0.0.1', port: this.port }], auditIntervalMs: 5_000, logLevel: 'warn',
+    this.running = await startHoldfast({
+      openflow: { host: '127.0.0.1', port: this.port }, api: { host: '127.0.0.1', port: 0 }, db: this.dbFile,
+      logLevel: 'warn', handleSignals: false, out: new PassThrough(),
+      tuning: { auditIntervalMs: 5_000, lb: { pinAuditIntervalMs: 2_000, ...this.opts.lb } },
     });
-    await this.controller.start();
-    this.port = this.controller.addresses()[0].port;
-    this.controller.use(new L2Forwarding(this.controller.reconciler));
-    this.lb = new LoadBalancer({ controller: this.controller, store: this.store, pinAuditIntervalMs: 2_000, ...this.opts.lb });
-    this.lb.start();
+    this.controller = this.running.controller;
+    this.lb = this.running.lb;
+    this.port = this.running.openflow.port;
   }
 
   async stopController(): Promise<void> {
-    this.lb?.stop();
-    await this.controller?.stop();
-    this.store?.close();
+    await this.running?.stop();
+    this.running = undefined;
   }
 
   /** Stops the controller and starts a new one on the same port and database. */

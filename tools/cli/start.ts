@@ -2,7 +2,7 @@
 // wired together and shut down cleanly on SIGINT/SIGTERM.
 import { readFileSync } from 'node:fs';
 import { L2Forwarding } from '../../apps/l2/forwarding.js';
-import { LoadBalancer } from '../../apps/lb/app.js';
+import { LoadBalancer, type LoadBalancerOptions } from '../../apps/lb/app.js';
 import { Controller, type TlsOptions } from '../../controller/index.js';
 import { assertBindAllowed } from '../../controller/management/auth.js';
 import { startManagementServer, type ManagementServer } from '../../controller/management/server.js';
@@ -23,6 +23,8 @@ export interface StartOptions {
   out?: NodeJS.WritableStream;
   /** Install SIGINT/SIGTERM handlers and resolve only after shutdown (default true). */
   handleSignals?: boolean;
+  /** Timers of the load balancer and the reconciler's audit period (tests and tools tune them). */
+  tuning?: { lb?: Partial<Omit<LoadBalancerOptions, 'controller' | 'store' | 'log'>>; auditIntervalMs?: number };
 }
 
 export interface Running {
@@ -77,10 +79,13 @@ export async function startHoldfast(o: StartOptions): Promise<Running> {
     }
     cleanups.push(() => store.close());
 
-    const controller = new Controller({ listeners: [{ host: o.openflow.host, port: o.openflow.port, tls: tls !== undefined }], tls, logLevel: level });
+    const controller = new Controller({
+      listeners: [{ host: o.openflow.host, port: o.openflow.port, tls: tls !== undefined }], tls, logLevel: level,
+      ...(o.tuning?.auditIntervalMs !== undefined ? { auditIntervalMs: o.tuning.auditIntervalMs } : {}),
+    });
     // Everything that is not a service's traffic is ordinary L2 forwarding (NORMAL or learning).
     controller.use(new L2Forwarding(controller.reconciler));
-    const lb = new LoadBalancer({ controller, store, log: controller.log.child({ component: 'lb' }) });
+    const lb = new LoadBalancer({ ...o.tuning?.lb, controller, store, log: controller.log.child({ component: 'lb' }) });
     lb.start();
     cleanups.push(() => lb.stop());
     try {
