@@ -1,4 +1,5 @@
-// Small helpers shared by the load balancer benchmarks: percentiles, argument parsing, formatting.
+// Small helpers shared by the load balancer benchmarks: percentiles, argument parsing, formatting,
+// memory measurement.
 
 /** Percentiles of a sample (values in any unit); `ps` as fractions (0.5, 0.99...). */
 export function percentiles(values: ArrayLike<number>, ps: readonly number[]): number[] {
@@ -51,4 +52,26 @@ export async function until(what: string, cond: () => boolean, timeoutMs = 10_00
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await sleep(20);
   }
+}
+
+/** V8 heap plus ArrayBuffer memory (the flow tables live in typed arrays, outside the heap). */
+export function usedMemory(): number {
+  const m = process.memoryUsage();
+  return m.heapUsed + m.arrayBuffers;
+}
+
+function gcOf(): (() => void) | undefined {
+  return (globalThis as { gc?: () => void }).gc;
+}
+
+/** Whether node runs with --expose-gc (without it, memory figures are approximate). */
+export function gcExposed(): boolean {
+  return gcOf() !== undefined;
+}
+
+/** usedMemory() after three full collections (when gc is exposed). */
+export function heapAfterGc(): number {
+  const gc = gcOf();
+  if (gc) for (let i = 0; i < 3; i++) gc();
+  return usedMemory();
 }

@@ -8,13 +8,7 @@ import { serviceVmac } from '../../apps/lb/cookies.js';
 import { SERVICE_DEFAULTS, type Backend, type Service } from '../../apps/lb/model.js';
 import { ServiceState } from '../../apps/lb/service-state.js';
 import { SlotTable } from '../../apps/lb/slot-table.js';
-import { fmtInt, numArg } from './lb-common.js';
-
-/** V8 heap plus ArrayBuffer memory (the flow tables live in typed arrays, outside the heap). */
-function usedMemory(): number {
-  const m = process.memoryUsage();
-  return m.heapUsed + m.arrayBuffers;
-}
+import { fmtInt, gcExposed, heapAfterGc, numArg } from './lb-common.js';
 
 export interface PinsBenchResult {
   flows: number;
@@ -28,12 +22,6 @@ export interface PinsBenchResult {
   bytesPerRegistryEntry: number;
   decidePerSec: number;
   gcExposed: boolean;
-}
-
-function heapAfterGc(): number {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (gc) for (let i = 0; i < 3; i++) gc();
-  return usedMemory();
 }
 
 export function runPinsBench(flows: number): PinsBenchResult {
@@ -76,7 +64,7 @@ export function runPinsBench(flows: number): PinsBenchResult {
     bytesPerPin: pinBytes / flows,
     bytesPerRegistryEntry: (all - before - pinBytes) / flows,
     decidePerSec: (flows / ms) * 1000,
-    gcExposed: typeof (globalThis as { gc?: unknown }).gc === 'function',
+    gcExposed: gcExposed(),
   };
 }
 

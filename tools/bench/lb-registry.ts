@@ -4,12 +4,7 @@
 // port spread like real clients), divided by N. Rates: best of three timed rounds after a warm-up.
 import { pathToFileURL } from 'node:url';
 import { FlowRegistry, flowKey } from '../../apps/lb/flow-registry.js';
-
-/** V8 heap plus ArrayBuffer memory (the flow tables live in typed arrays, outside the heap). */
-function usedMemory(): number {
-  const m = process.memoryUsage();
-  return m.heapUsed + m.arrayBuffers;
-}
+import { gcExposed, heapAfterGc } from './lb-common.js';
 
 export interface RegistryBenchResult {
   flows: number;
@@ -20,16 +15,6 @@ export interface RegistryBenchResult {
   getMissPerSec: number;
   setExistingPerSec: number;
   gcExposed: boolean;
-}
-
-type Gc = () => void;
-function gcOf(): Gc | undefined {
-  return (globalThis as { gc?: Gc }).gc;
-}
-
-function fullGc(gc: Gc | undefined): void {
-  if (!gc) return;
-  for (let i = 0; i < 3; i++) gc();
 }
 
 /** Distinct keys from a deterministic generator: 10.x.y.z clients, ephemeral ports. */
@@ -53,7 +38,6 @@ function timed(op: () => number): { perSec: number; ops: number } {
 
 export function runRegistryBench(opts: { flows?: number } = {}): RegistryBenchResult {
   const n = opts.flows ?? 1_000_000;
-  const gc = gcOf();
   const keys = makeKeys(n);
   const now = 1_000;
   const ttlMs = 600_000; // no rotation during the run: every entry stays live
@@ -63,12 +47,10 @@ export function runRegistryBench(opts: { flows?: number } = {}): RegistryBenchRe
   for (let i = 0; i < 200_000; i++) warm.set(keys[i % n], i & 7, now);
   for (let i = 0; i < 200_000; i++) warm.get(keys[i % n], now);
 
-  fullGc(gc);
-  const heap0 = usedMemory();
+  const heap0 = heapAfterGc();
   const reg = new FlowRegistry({ ttlMs });
   const insert = timed(() => { for (let i = 0; i < n; i++) reg.set(keys[i], i & 7, now); return n; });
-  fullGc(gc);
-  const heap1 = usedMemory();
+  const heap1 = heapAfterGc();
   if (reg.size !== n) throw new Error(`expected ${n} distinct flows, registry holds ${reg.size}`);
 
   let best = { hit: 0, miss: 0, set: 0 };
@@ -88,7 +70,7 @@ export function runRegistryBench(opts: { flows?: number } = {}): RegistryBenchRe
     getHitPerSec: best.hit,
     getMissPerSec: best.miss,
     setExistingPerSec: best.set,
-    gcExposed: gc !== undefined,
+    gcExposed: gcExposed(),
   };
 }
 
