@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import type { BackendCounters } from './backend.js';
 import type { FinalReport, ProgressReport } from './stats.js';
 
 /** dist/tools/traffic, whether this module runs compiled (from there) or from source (vitest). */
@@ -120,17 +121,10 @@ export class ProcOutput {
   }
 }
 
-export interface ServerFinal {
+/** The server's last line: its backend's counters, named. */
+export interface ServerFinal extends BackendCounters {
   type: 'server-final';
   name: string;
-  tcpConnections: number;
-  tcpOpen: number;
-  tcpLines: number;
-  httpRequests: number;
-  tcpErrors: number;
-  tcpOversized: number;
-  udpDatagrams: number;
-  udpErrors: number;
 }
 
 export interface ServerProc {
