@@ -114,9 +114,10 @@ export function serviceFlows(service: Service, reverseTargets: readonly BackendT
     // ARP requests for the VIP: the controller answers with the service's virtual MAC.
     flow(PRIO.arp, [basic('eth_type', 0x0806), basic('arp_op', 1), basic('arp_tpa', service.vip)],
       [output(OFPP.CONTROLLER)], serviceCookie(service.id, RULE.arpRequest)),
-    // ARP replies to the controller's own probes (sent from the virtual MAC) resolve backends.
+    // ARP replies to the controller's own probes (sent from the virtual MAC) resolve backends. They
+    // also travel on, so every switch on the way learns the port towards the backend.
     flow(PRIO.arp, [basic('eth_type', 0x0806), basic('eth_dst', service.vmac), basic('arp_op', 2)],
-      [output(OFPP.CONTROLLER)], serviceCookie(service.id, RULE.arpReply)),
+      [output(OFPP.CONTROLLER), output(OFPP.NORMAL)], serviceCookie(service.id, RULE.arpReply)),
   ];
   if (service.mode === 'nat') {
     for (const t of reverseTargets) {
