@@ -9,6 +9,7 @@ import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Controller } from '../../controller/index.js';
 import { startLab, type Lab } from '../../tools/lab/lab.js';
+import { waiter } from '../helpers/wait-for.js';
 
 const TLS_DP = 0x00000000000000d1n;
 const OUT_DP = 0x00000000000000d2n;
@@ -37,18 +38,7 @@ function makePki(d: string): typeof pki {
   };
 }
 
-function waitFor<T>(fn: () => T | undefined | false, timeoutMs = 10000, what = 'condition'): Promise<T> {
-  const start = Date.now();
-  return new Promise((resolve, reject) => {
-    const tick = (): void => {
-      const v = fn();
-      if (v) return resolve(v);
-      if (Date.now() - start > timeoutMs) return reject(new Error(`timed out waiting for ${what}`));
-      setTimeout(tick, 25);
-    };
-    tick();
-  });
-}
+const waitFor = waiter(10000, 25);
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'holdfast-tls-'));

@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Controller, OfRequestError, type App, type SwitchHandle } from '../../controller/index.js';
 import { startLab, type Lab } from '../../tools/lab/lab.js';
+import { waiter } from '../helpers/wait-for.js';
 import { FakeSwitch, type FakeSwitchOptions } from '../helpers/fake-switch.js';
 import { encodeMessage } from '../../openflow/messages.js';
 import { OFP_NO_BUFFER, OFPG, OFPP, type MessageOf, type OfMessage } from '../../openflow/types.js';
@@ -26,18 +27,7 @@ async function fake(opts: FakeSwitchOptions): Promise<FakeSwitch> {
   return f;
 }
 
-function waitFor<T>(fn: () => T | undefined | false, timeoutMs = 5000, what = 'condition'): Promise<T> {
-  const start = Date.now();
-  return new Promise((resolve, reject) => {
-    const tick = (): void => {
-      const v = fn();
-      if (v) return resolve(v);
-      if (Date.now() - start > timeoutMs) return reject(new Error(`timed out waiting for ${what}`));
-      setTimeout(tick, 20);
-    };
-    tick();
-  });
-}
+const waitFor = waiter(5000, 20);
 
 function header(version: number, type: number, length: number, xid: number): Buffer {
   const b = Buffer.alloc(8);

@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Controller, OfRequestError, type App, type SwitchHandle } from '../../controller/index.js';
 import { startLab, type Lab } from '../../tools/lab/lab.js';
+import { waiter } from '../helpers/wait-for.js';
 import { OFP_NO_BUFFER, OFPG, OFPP, type Instruction, type MessageOf } from '../../openflow/types.js';
 import type { DesiredFlow } from '../../controller/desired.js';
 
@@ -33,18 +34,7 @@ const wire: App = {
   },
 };
 
-function waitFor<T>(fn: () => T | undefined | false, timeoutMs = 8000, what = 'condition'): Promise<T> {
-  const start = Date.now();
-  return new Promise((resolve, reject) => {
-    const tick = (): void => {
-      const v = fn();
-      if (v) return resolve(v);
-      if (Date.now() - start > timeoutMs) return reject(new Error(`timed out waiting for ${what}`));
-      setTimeout(tick, 25);
-    };
-    tick();
-  });
-}
+const waitFor = waiter(8000, 25);
 
 const sw = (dpid: bigint): SwitchHandle => {
   const s = ctl.switch(dpid);
