@@ -67,6 +67,14 @@ function expectEnd(r: Reader, what: string): void {
   if (r.remaining() !== 0) throw new CodecError('bad_length', `${what}: ${r.remaining()} unexpected trailing bytes`);
 }
 
+/** Writes a record that starts with a u16 length covering the whole record, patched once `body` is written. */
+function writeLengthPrefixed(w: Writer, body: () => void): void {
+  const start = w.offset;
+  w.u16(0);
+  body();
+  w.patchU16(start, w.offset - start);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Requests
 
@@ -192,46 +200,50 @@ function writeDesc(w: Writer, d: SwitchDesc): void {
 /** ofp_flow_stats, 1.3 and 1.4 (1.4 puts `importance` in the first two pad bytes; we drop it). */
 const FLOW_STATS_FIXED = 48;
 
+/** priority, idle_timeout, hard_timeout, flags: four u16 in this order in every flow stats layout. */
+type FlowEntryFields = Pick<FlowStats, 'priority' | 'idleTimeout' | 'hardTimeout' | 'flags'>;
+
+function readFlowEntryFields(r: Reader): FlowEntryFields {
+  return { priority: r.u16(), idleTimeout: r.u16(), hardTimeout: r.u16(), flags: r.u16() };
+}
+
+function writeFlowEntryFields(w: Writer, f: FlowEntryFields): void {
+  w.u16(f.priority);
+  w.u16(f.idleTimeout);
+  w.u16(f.hardTimeout);
+  w.u16(f.flags);
+}
+
 function readFlowStats(r: Reader, version: WireVersion): FlowStats {
   r.skip(2); // length, already checked by readRecords
   const tableId = r.u8();
   r.skip(1);
   const durationSec = r.u32();
   const durationNsec = r.u32();
-  const priority = r.u16();
-  const idleTimeout = r.u16();
-  const hardTimeout = r.u16();
-  const flags = r.u16();
+  const entry = readFlowEntryFields(r);
   r.skip(4);
   const cookie = r.u64();
   const packetCount = r.u64();
   const byteCount = r.u64();
   const match = readMatch(r);
   const instructions = readInstructions(r, r.remaining(), version);
-  return {
-    tableId, durationSec, durationNsec, priority, idleTimeout, hardTimeout, flags, cookie,
-    packetCount, byteCount, match, instructions,
-  };
+  return { tableId, durationSec, durationNsec, ...entry, cookie, packetCount, byteCount, match, instructions };
 }
 
 function writeFlowStats(w: Writer, f: FlowStats, version: WireVersion): void {
-  const start = w.offset;
-  w.u16(0);
-  w.u8(f.tableId);
-  w.zeros(1);
-  w.u32(f.durationSec);
-  w.u32(f.durationNsec);
-  w.u16(f.priority);
-  w.u16(f.idleTimeout);
-  w.u16(f.hardTimeout);
-  w.u16(f.flags);
-  w.zeros(4);
-  w.u64(f.cookie);
-  w.u64(f.packetCount);
-  w.u64(f.byteCount);
-  writeMatch(w, f.match);
-  writeInstructions(w, f.instructions, version);
-  w.patchU16(start, w.offset - start);
+  writeLengthPrefixed(w, () => {
+    w.u8(f.tableId);
+    w.zeros(1);
+    w.u32(f.durationSec);
+    w.u32(f.durationNsec);
+    writeFlowEntryFields(w, f);
+    w.zeros(4);
+    w.u64(f.cookie);
+    w.u64(f.packetCount);
+    w.u64(f.byteCount);
+    writeMatch(w, f.match);
+    writeInstructions(w, f.instructions, version);
+  });
 }
 
 // OpenFlow 1.5 carries flow counters as OXS TLVs in an ofp_stats block (reserved u16, length u16
@@ -288,37 +300,30 @@ function readFlowDesc15(r: Reader, version: WireVersion): FlowStats {
   r.skip(4); // length (checked by readRecords) + pad
   const tableId = r.u8();
   r.skip(1);
-  const priority = r.u16();
-  const idleTimeout = r.u16();
-  const hardTimeout = r.u16();
-  const flags = r.u16();
+  const entry = readFlowEntryFields(r);
   r.skip(2); // importance: not part of FlowStats
   const cookie = r.u64();
   const match = readMatch(r);
   const st = readOxsStats(r);
   const instructions = readInstructions(r, r.remaining(), version);
   return {
-    tableId, durationSec: st.durationSec, durationNsec: st.durationNsec, priority, idleTimeout, hardTimeout, flags,
+    tableId, durationSec: st.durationSec, durationNsec: st.durationNsec, ...entry,
     cookie, packetCount: st.packetCount, byteCount: st.byteCount, match, instructions,
   };
 }
 
 function writeFlowDesc15(w: Writer, f: FlowStats, version: WireVersion): void {
-  const start = w.offset;
-  w.u16(0);
-  w.zeros(2);
-  w.u8(f.tableId);
-  w.zeros(1);
-  w.u16(f.priority);
-  w.u16(f.idleTimeout);
-  w.u16(f.hardTimeout);
-  w.u16(f.flags);
-  w.u16(0);
-  w.u64(f.cookie);
-  writeMatch(w, f.match);
-  writeOxsStats(w, { ...f, flowCount: 0 }, 'flow');
-  writeInstructions(w, f.instructions, version);
-  w.patchU16(start, w.offset - start);
+  writeLengthPrefixed(w, () => {
+    w.zeros(2);
+    w.u8(f.tableId);
+    w.zeros(1);
+    writeFlowEntryFields(w, f);
+    w.u16(0);
+    w.u64(f.cookie);
+    writeMatch(w, f.match);
+    writeOxsStats(w, { ...f, flowCount: 0 }, 'flow');
+    writeInstructions(w, f.instructions, version);
+  });
 }
 
 function readTableStats(r: Reader): TableStats {
@@ -335,25 +340,46 @@ function writeTableStats(w: Writer, t: TableStats): void {
   w.u64(t.matchedCount);
 }
 
+/** The eight u64 traffic counters, in this order in every port stats layout. */
+type PortTrafficCounters = Pick<PortStats,
+  'rxPackets' | 'txPackets' | 'rxBytes' | 'txBytes' | 'rxDropped' | 'txDropped' | 'rxErrors' | 'txErrors'>;
+/** The four u64 Ethernet error counters: in the 1.3 record, in a property from 1.4 on. */
+type PortEthernetCounters = Pick<PortStats, 'rxFrameErr' | 'rxOverErr' | 'rxCrcErr' | 'collisions'>;
+
+function readPortTrafficCounters(r: Reader): PortTrafficCounters {
+  return {
+    rxPackets: r.u64(), txPackets: r.u64(), rxBytes: r.u64(), txBytes: r.u64(),
+    rxDropped: r.u64(), txDropped: r.u64(), rxErrors: r.u64(), txErrors: r.u64(),
+  };
+}
+
+function writePortTrafficCounters(w: Writer, s: PortTrafficCounters): void {
+  for (const v of [s.rxPackets, s.txPackets, s.rxBytes, s.txBytes, s.rxDropped, s.txDropped, s.rxErrors, s.txErrors]) w.u64(v);
+}
+
+function readPortEthernetCounters(r: Reader): PortEthernetCounters {
+  return { rxFrameErr: r.u64(), rxOverErr: r.u64(), rxCrcErr: r.u64(), collisions: r.u64() };
+}
+
+function writePortEthernetCounters(w: Writer, s: PortEthernetCounters): void {
+  for (const v of [s.rxFrameErr, s.rxOverErr, s.rxCrcErr, s.collisions]) w.u64(v);
+}
+
 /** ofp_port_stats (1.3): 112 bytes. */
 function readPortStats13(r: Reader): PortStats {
   const portNo = r.u32();
   r.skip(4);
-  const s = {
-    portNo,
-    rxPackets: r.u64(), txPackets: r.u64(), rxBytes: r.u64(), txBytes: r.u64(),
-    rxDropped: r.u64(), txDropped: r.u64(), rxErrors: r.u64(), txErrors: r.u64(),
-    rxFrameErr: r.u64(), rxOverErr: r.u64(), rxCrcErr: r.u64(), collisions: r.u64(),
+  return {
+    portNo, ...readPortTrafficCounters(r), ...readPortEthernetCounters(r),
     durationSec: r.u32(), durationNsec: r.u32(),
   };
-  return s;
 }
 
 function writePortStats13(w: Writer, s: PortStats): void {
   w.u32(s.portNo);
   w.zeros(4);
-  for (const v of [s.rxPackets, s.txPackets, s.rxBytes, s.txBytes, s.rxDropped, s.txDropped,
-    s.rxErrors, s.txErrors, s.rxFrameErr, s.rxOverErr, s.rxCrcErr, s.collisions]) w.u64(v);
+  writePortTrafficCounters(w, s);
+  writePortEthernetCounters(w, s);
   w.u32(s.durationSec);
   w.u32(s.durationNsec);
 }
@@ -368,18 +394,13 @@ function readPortStats14(r: Reader): PortStats {
   const durationSec = r.u32();
   const durationNsec = r.u32();
   const s: PortStats = {
-    portNo, durationSec, durationNsec,
-    rxPackets: r.u64(), txPackets: r.u64(), rxBytes: r.u64(), txBytes: r.u64(),
-    rxDropped: r.u64(), txDropped: r.u64(), rxErrors: r.u64(), txErrors: r.u64(),
+    portNo, durationSec, durationNsec, ...readPortTrafficCounters(r),
     rxFrameErr: 0n, rxOverErr: 0n, rxCrcErr: 0n, collisions: 0n,
   };
   readProperties(r, (type, p) => {
     if (type !== OFPPSPT14_ETHERNET) return;
     p.skip(4);
-    s.rxFrameErr = p.u64();
-    s.rxOverErr = p.u64();
-    s.rxCrcErr = p.u64();
-    s.collisions = p.u64();
+    Object.assign(s, readPortEthernetCounters(p));
   });
   return s;
 }
@@ -390,12 +411,11 @@ function writePortStats14(w: Writer, s: PortStats): void {
   w.u32(s.portNo);
   w.u32(s.durationSec);
   w.u32(s.durationNsec);
-  for (const v of [s.rxPackets, s.txPackets, s.rxBytes, s.txBytes, s.rxDropped, s.txDropped,
-    s.rxErrors, s.txErrors]) w.u64(v);
+  writePortTrafficCounters(w, s);
   w.u16(OFPPSPT14_ETHERNET);
   w.u16(40);
   w.zeros(4);
-  for (const v of [s.rxFrameErr, s.rxOverErr, s.rxCrcErr, s.collisions]) w.u64(v);
+  writePortEthernetCounters(w, s);
 }
 
 /**
@@ -443,23 +463,32 @@ function writeGroupStats(w: Writer, g: GroupStats): void {
   }
 }
 
-/** ofp_group_desc (1.3/1.4): length, type, pad, group_id, buckets. */
-function readGroupDesc13(r: Reader, version: WireVersion): GroupDesc {
+/** The head of ofp_group_desc in every version: length (checked by readRecords), type, pad, group_id. */
+function readGroupDescHead(r: Reader): Pick<GroupDesc, 'groupType' | 'groupId'> {
   r.skip(2);
   const groupType = groupTypeOf(r.u8());
   r.skip(1);
-  const groupId = r.u32();
+  return { groupType, groupId: r.u32() };
+}
+
+/** The head after the length (written by writeLengthPrefixed): type, pad, group_id. */
+function writeGroupDescHead(w: Writer, g: GroupDesc): void {
+  w.u8(groupTypeCode(g.groupType));
+  w.zeros(1);
+  w.u32(g.groupId);
+}
+
+/** ofp_group_desc (1.3/1.4): length, type, pad, group_id, buckets. */
+function readGroupDesc13(r: Reader, version: WireVersion): GroupDesc {
+  const { groupType, groupId } = readGroupDescHead(r);
   return { groupType, groupId, buckets: readBuckets(r, r.remaining(), version, groupType) };
 }
 
 function writeGroupDesc13(w: Writer, g: GroupDesc, version: WireVersion): void {
-  const start = w.offset;
-  w.u16(0);
-  w.u8(groupTypeCode(g.groupType));
-  w.zeros(1);
-  w.u32(g.groupId);
-  writeBuckets(w, g.buckets, version, g.groupType);
-  w.patchU16(start, w.offset - start);
+  writeLengthPrefixed(w, () => {
+    writeGroupDescHead(w, g);
+    writeBuckets(w, g.buckets, version, g.groupType);
+  });
 }
 
 /**
@@ -467,10 +496,7 @@ function writeGroupDesc13(w: Writer, g: GroupDesc, version: WireVersion): void {
  * Group properties (e.g. the selection method) are not part of GroupDesc and are skipped.
  */
 function readGroupDesc15(r: Reader, version: WireVersion): GroupDesc {
-  r.skip(2);
-  const groupType = groupTypeOf(r.u8());
-  r.skip(1);
-  const groupId = r.u32();
+  const { groupType, groupId } = readGroupDescHead(r);
   const bucketLen = r.u16();
   r.skip(6);
   if (bucketLen > r.remaining()) throw new CodecError('bad_length', `bucket list length ${bucketLen}`);
@@ -480,18 +506,15 @@ function readGroupDesc15(r: Reader, version: WireVersion): GroupDesc {
 }
 
 function writeGroupDesc15(w: Writer, g: GroupDesc, version: WireVersion): void {
-  const start = w.offset;
-  w.u16(0);
-  w.u8(groupTypeCode(g.groupType));
-  w.zeros(1);
-  w.u32(g.groupId);
-  const lenAt = w.offset;
-  w.u16(0);
-  w.zeros(6);
-  const bucketsStart = w.offset;
-  writeBuckets(w, g.buckets, version, g.groupType);
-  w.patchU16(lenAt, w.offset - bucketsStart);
-  w.patchU16(start, w.offset - start);
+  writeLengthPrefixed(w, () => {
+    writeGroupDescHead(w, g);
+    const lenAt = w.offset;
+    w.u16(0);
+    w.zeros(6);
+    const bucketsStart = w.offset;
+    writeBuckets(w, g.buckets, version, g.groupType);
+    w.patchU16(lenAt, w.offset - bucketsStart);
+  });
 }
 
 function readGroupFeatures(r: Reader): GroupFeatures {
