@@ -9,6 +9,7 @@ import type {
   FlowStats, GroupDesc, MultipartReplyBody, MultipartRequestBody, Port, PortStats, WireVersion,
 } from '../../../openflow/types.js';
 import { OFPG, OFPP } from '../../../openflow/types.js';
+import { lbMatch } from '../../fixtures/openflow/messages.js';
 
 function writeReq(body: MultipartRequestBody, v: WireVersion): { type: number; bytes: Buffer } {
   const w = new Writer();
@@ -59,14 +60,7 @@ const flowReq = {
 const flow1: FlowStats = {
   tableId: 0, durationSec: 12, durationNsec: 345_000_000, priority: 100, idleTimeout: 10, hardTimeout: 0,
   flags: 1, cookie: 0xfeed_0001_0000_0002n, packetCount: 42n, byteCount: 4200n,
-  match: [
-    { kind: 'basic', name: 'eth_type', value: 0x0800 },
-    { kind: 'basic', name: 'ip_proto', value: 6 },
-    { kind: 'basic', name: 'ipv4_src', value: '192.0.2.1' },
-    { kind: 'basic', name: 'ipv4_dst', value: '198.51.100.10' },
-    { kind: 'basic', name: 'tcp_src', value: 40000 },
-    { kind: 'basic', name: 'tcp_dst', value: 80 },
-  ],
+  match: lbMatch,
   instructions: [{
     type: 'apply_actions', actions: [
       { type: 'set_field', field: { kind: 'basic', name: 'eth_dst', value: '02:00:00:00:00:0a' } },
