@@ -111,6 +111,11 @@ export class FailureLog {
     return this.byKind.get(k) ?? 0;
   }
 
+  /** The failure fields of a workload's final summary. */
+  summary(): FailureSummary {
+    return { failuresByKind: countsObject(this.byKind), failures: this.details, failuresDropped: this.dropped };
+  }
+
   /** Failures since the last call (capped), and how many more there were. */
   takeUnreported(): { failures: Failure[]; more: number } {
     const out = { failures: this.unreported, more: this.unreportedDropped };
@@ -120,7 +125,14 @@ export class FailureLog {
   }
 }
 
-export interface LongSummary {
+/** Every workload's final failures: exact counts by kind, the details kept, how many were not kept. */
+export interface FailureSummary {
+  failuresByKind: Record<string, number>;
+  failures: Failure[];
+  failuresDropped: number;
+}
+
+export interface LongSummary extends FailureSummary {
   configured: number;
   /** Connections established (including re-opens after a failure). */
   opened: number;
@@ -136,13 +148,10 @@ export interface LongSummary {
   connsByBackend: Record<string, number>;
   stickinessViolations: number;
   failureCount: number;
-  failuresByKind: Record<string, number>;
-  failures: Failure[];
-  failuresDropped: number;
   latency: LatencySummary;
 }
 
-export interface NewConnSummary {
+export interface NewConnSummary extends FailureSummary {
   rate: number;
   started: number;
   ok: number;
@@ -151,13 +160,10 @@ export interface NewConnSummary {
   skipped: number;
   inFlight: number;
   byBackend: Record<string, number>;
-  failuresByKind: Record<string, number>;
-  failures: Failure[];
-  failuresDropped: number;
   latency: LatencySummary;
 }
 
-export interface UdpSummary {
+export interface UdpSummary extends FailureSummary {
   flows: number;
   sent: number;
   replies: number;
@@ -171,9 +177,6 @@ export interface UdpSummary {
   flowsByBackend: Record<string, number>;
   stickinessViolations: number;
   failed: number;
-  failuresByKind: Record<string, number>;
-  failures: Failure[];
-  failuresDropped: number;
   latency: LatencySummary;
 }
 
@@ -319,20 +322,19 @@ export class TrafficStats {
     const long: LongSummary = {
       configured: config.long, opened: this.long.opened, reopened: this.long.reopened, open: this.long.open, closedCleanly: this.long.closedCleanly,
       requests: this.long.requests, replies: this.long.replies, repliesByBackend: countsObject(this.long.repliesByBackend), connsByBackend: countsObject(this.long.connsByBackend),
-      stickinessViolations: this.longFailures.kind('wrong-backend'), failureCount: this.longFailures.count, failuresByKind: countsObject(this.longFailures.byKind),
-      failures: this.longFailures.details, failuresDropped: this.longFailures.dropped, latency: this.long.latency.summary(),
+      stickinessViolations: this.longFailures.kind('wrong-backend'), failureCount: this.longFailures.count,
+      ...this.longFailures.summary(), latency: this.long.latency.summary(),
     };
     const newConns: NewConnSummary = {
       rate: config.newRate, started: this.news.started, ok: this.news.ok, failed: this.newFailures.count, skipped: this.news.skipped, inFlight: this.news.inFlight,
-      byBackend: countsObject(this.news.byBackend), failuresByKind: countsObject(this.newFailures.byKind), failures: this.newFailures.details,
-      failuresDropped: this.newFailures.dropped, latency: this.news.latency.summary(),
+      byBackend: countsObject(this.news.byBackend), ...this.newFailures.summary(), latency: this.news.latency.summary(),
     };
     const udp: UdpSummary = {
       flows: config.udpFlows, sent: this.udp.sent, replies: this.udp.replies, late: this.udp.late, timeouts: this.udp.timeouts,
       lossRate: this.udp.sent === 0 ? 0 : Math.round((this.udp.timeouts / this.udp.sent) * 10_000) / 10_000,
       repliesByBackend: countsObject(this.udp.repliesByBackend), flowsByBackend: countsObject(this.udp.flowsByBackend),
-      stickinessViolations: this.udpFailures.kind('wrong-backend'), failed: this.udpFailures.count, failuresByKind: countsObject(this.udpFailures.byKind),
-      failures: this.udpFailures.details, failuresDropped: this.udpFailures.dropped, latency: this.udp.latency.summary(),
+      stickinessViolations: this.udpFailures.kind('wrong-backend'), failed: this.udpFailures.count,
+      ...this.udpFailures.summary(), latency: this.udp.latency.summary(),
     };
     const problems = finalProblems(config, long, newConns, udp);
     return { type: 'final', ok: problems.length === 0, totalFailures: this.totalFailures, problems, durationMs: this.elapsedMs(), stoppedBy, long, newConns, udp };
