@@ -6,7 +6,7 @@
 // TCP sequence field, so each reply is matched to its packet-in without a lookup table.
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { encodeMessage, decodeMessage } from '../../openflow/messages.js';
+import { encodeMessage, decodeMessage, OFPT } from '../../openflow/messages.js';
 import { buildIpv4Tcp } from '../../openflow/packet/build.js';
 import type { OfMessage } from '../../openflow/types.js';
 import { markerMac } from '../../apps/lb/cookies.js';
@@ -58,10 +58,6 @@ export type EmulatorEvent =
   | { ev: 'result'; result: RunResult }
   | { ev: 'error'; message: string };
 
-const OFPT_PACKET_OUT = 13;
-const OFPT_FLOW_MOD = 14;
-const OFPT_GROUP_MOD = 15;
-const OFPT_FLOW_REMOVED = 11;
 const VERSION = 4;
 /** Where the frame's TCP sequence number sits: Ethernet 14 + IPv4 20 + 4. */
 const SEQ_IN_FRAME = 38;
@@ -242,7 +238,7 @@ class Emulator {
       if (len < 8) throw new Error(`bad OpenFlow length ${len}`);
       if (off + len > b.length) break;
       const type = b[off + 1];
-      if (type === OFPT_PACKET_OUT) {
+      if (type === OFPT.PACKET_OUT) {
         this.packetOuts++;
         const actionsLen = b.readUInt16BE(off + 16);
         const f = off + 24 + actionsLen;
@@ -255,7 +251,7 @@ class Emulator {
             this.latencies.push(Math.round((now - this.sentAt[s & (this.sentAt.length - 1)]) * 1000));
           }
         }
-      } else if (type === OFPT_FLOW_MOD && this.mode !== 'idle') {
+      } else if (type === OFPT.FLOW_MOD && this.mode !== 'idle') {
         this.flowMods++;
         if (this.live.length > 0) this.track(b, off);
       } else {
@@ -283,7 +279,7 @@ class Emulator {
     const matchLen = (b.readUInt16BE(off + 50) + 7) & ~7;
     const fr = Buffer.alloc(48 + matchLen);
     fr[0] = VERSION;
-    fr[1] = OFPT_FLOW_REMOVED;
+    fr[1] = OFPT.FLOW_REMOVED;
     fr.writeUInt16BE(fr.length, 2);
     b.copy(fr, 8, off + 8, off + 16); // cookie
     b.copy(fr, 16, off + 30, off + 32); // priority
@@ -299,7 +295,7 @@ class Emulator {
 
   /** Everything that is not the hot path: the handshake and the runtime's requests. */
   private control(frame: Buffer): void {
-    if (frame[1] === OFPT_GROUP_MOD && !this.pipelineSeen) {
+    if (frame[1] === OFPT.GROUP_MOD && !this.pipelineSeen) {
       this.pipelineSeen = true;
       this.report({ ev: 'pipeline' });
     }
