@@ -27,7 +27,7 @@ import {
   backendKey, canServe, type Backend, type BackendSpec, type BackendState, type LbEvent, type Service,
   type StoredEvent,
 } from './model.js';
-import { forwardActions, pinFlowMod, serviceFlows, serviceGroup, type PinOptions } from './pipeline.js';
+import { forwardActions, pinFlowMod, repointPinsFlowMod, serviceFlows, serviceGroup, type PinOptions } from './pipeline.js';
 import {
   buildPacketOutTemplate, buildPinTemplate, fillPacketOut, fillPin, templateFits, type PacketOutTemplate, type PinTemplate,
 } from './pin-template.js';
@@ -347,6 +347,18 @@ export class LoadBalancer implements LbControl, App {
     return sw.capabilities.desc?.mfrDesc.includes('Nicira') ?? false;
   }
 
+  /** A switch rejected a fire-and-forget message (a pin, a pin delete or repoint): say so, at most
+   * once a second per switch so a burst does not flood the event log. */
+  private readonly lastErrorEvent = new Map<string, number>();
+  error(sw: SwitchHandle, msg: MessageOf<'error'>): void {
+    const what = `${String(msg.errType)}/${msg.codeName ?? msg.code}`;
+    this.log?.warn({ dpid: sw.dpidHex, error: what, xid: msg.xid }, 'switch rejected a message');
+    const now = this.clock();
+    if (now - (this.lastErrorEvent.get(sw.dpidHex) ?? 0) < 1_000) return;
+    this.lastErrorEvent.set(sw.dpidHex, now);
+    this.emit({ type: 'error', message: `switch ${sw.dpidHex} rejected a message: ${what}` });
+  }
+
   flowRemoved(sw: SwitchHandle, msg: MessageOf<'flow_removed'>): void {
     const c = parseCookie(msg.cookie);
     if (c.kind !== 'pin') return;
@@ -387,6 +399,7 @@ export class LoadBalancer implements LbControl, App {
     const now = this.clock();
     let loc = st.locations.get(b.id);
     const moved = !loc || loc.mac !== mac || loc.ports.get(dpid) !== port;
+    const wasKnownHere = loc?.ports.has(dpid) ?? false;
     if (!loc) st.locations.set(b.id, (loc = { mac, ports: new Map(), static: false, lastSeen: now, misses: 0 }));
     if (loc.mac !== mac) loc.ports.clear();
     loc.mac = mac;
@@ -399,6 +412,10 @@ export class LoadBalancer implements LbControl, App {
       b.locations = Object.fromEntries(loc.ports);
       this.o.store.updateBackend(b);
       this.emit({ type: 'backend_resolved', service: st.service.name, backend: backendKey(b), mac, dpid, port });
+      // The backend moved: its pins on this switch follow it, so its connections carry on.
+      const sw = this.o.controller.switch(dpid);
+      const t = st.target(b.id, dpid);
+      if (wasKnownHere && sw && t) sw.send(repointPinsFlowMod(st.service, t, this.pinOptions(sw)));
     }
     if (b.state === 'resolving' || b.state === 'down') {
       this.setState(st, b, 'active', b.state === 'down' ? 'answers ARP again' : 'resolved by ARP');

@@ -163,9 +163,30 @@ export function pinMatch(service: Service, c: FlowClient): Match {
 }
 
 /** The pin flow-mod for one flow: exact 5-tuple, idle timeout, flow-removed notification. */
-export function pinFlowMod(service: Service, c: FlowClient, t: BackendTarget, opts: PinOptions = {}): Omit<MessageOf<'flow_mod'>, 'version' | 'xid'> {
+/** What a pin does: forward to the backend (and, on Open vSwitch, shorten its life after FIN). */
+export function pinActions(service: Service, t: BackendTarget, opts: PinOptions = {}): Action[] {
   const actions = forwardActions(service, t);
   if (opts.finTimeout !== undefined && service.proto === 'tcp') actions.unshift(nxFinTimeout(opts.finTimeout));
+  return actions;
+}
+
+/** Points every pin of a backend on a switch at its new location (a non-strict modify by cookie). */
+export function repointPinsFlowMod(service: Service, t: BackendTarget, opts: PinOptions = {}): Omit<MessageOf<'flow_mod'>, 'version' | 'xid'> {
+  return {
+    type: 'flow_mod', cookie: pinCookie(service.id, t.id), cookieMask: 0xffff_ffff_ffff_ffffn, tableId: 0, command: 'modify',
+    idleTimeout: 0, hardTimeout: 0, priority: PRIO.pin, bufferId: OFP_NO_BUFFER, outPort: OFPP.ANY, outGroup: 0xffffffff,
+    // The service's part of a pin's match: it selects every pin of the service (the cookie picks the
+    // backend's) and gives the rewrite actions their prerequisites.
+    flags: 0, match: [
+      basic('eth_type', 0x0800), basic('ip_proto', IP_PROTO[service.proto]),
+      basic('ipv4_dst', service.vip), basic(l4Dst(service), service.port),
+    ],
+    instructions: apply(pinActions(service, t, opts)),
+  };
+}
+
+export function pinFlowMod(service: Service, c: FlowClient, t: BackendTarget, opts: PinOptions = {}): Omit<MessageOf<'flow_mod'>, 'version' | 'xid'> {
+  const actions = pinActions(service, t, opts);
   return {
     type: 'flow_mod', cookie: pinCookie(service.id, t.id), cookieMask: 0n, tableId: 0, command: 'add',
     idleTimeout: service.pinIdleTimeout[service.proto], hardTimeout: 0, priority: PRIO.pin,
