@@ -11,14 +11,8 @@ import type { LoadBalancer, LoadBalancerOptions } from '../../apps/lb/app.js';
 import { startHoldfast, type Running } from '../../tools/cli/start.js';
 import { startLab, type Lab, type LabHostSpec } from '../../tools/lab/lab.js';
 
-export async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+export { until } from './wait-for.js';
+import { until } from './wait-for.js';
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 

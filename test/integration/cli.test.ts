@@ -1,6 +1,7 @@
 // Every CLI verb against a real `holdfast start` (real controller process, real SQLite file).
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { until } from '../helpers/wait-for.js';
 import type { BackendView, ServiceView, StatusView } from '../../apps/lb/control.js';
 import type { StoredEvent } from '../../apps/lb/model.js';
 import { CLI, removeDir, runCli, startHoldfastProcess, type CliResult, type HoldfastProcess } from '../helpers/holdfast-process.js';
@@ -118,9 +119,9 @@ describe('holdfast CLI against a running controller', () => {
     const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
     try {
       // It shows recent history first, then live events.
-      await until(() => /#\d+/.test(out));
+      await until('watch to print an event', () => /#\d+/.test(out), 5000);
       ok(await hf.cli(['backend', 'add', 'web', '10.0.0.14:8080', '--mac', '02:00:00:00:00:0e', '--switch-port', '4']));
-      await until(() => /web: backend 10\.0\.0\.14:8080 added/.test(out));
+      await until('watch to show the added backend', () => /web: backend 10\.0\.0\.14:8080 added/.test(out), 5000);
     } catch (e) {
       throw new Error(`watch printed: ${JSON.stringify(out)} / ${JSON.stringify(err)}: ${String(e)}`);
     } finally {
@@ -211,13 +212,6 @@ function shape(list: ServiceView[]): unknown {
   return list.map((s) => ({ name: s.name, vip: s.vip, port: s.port, slots: s.slots, backends: s.backends.map((b) => [b.key, b.weight, b.state]) }));
 }
 
-async function until(pred: () => boolean, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 async function freePort(): Promise<number> {
   const net = await import('node:net');

@@ -9,15 +9,8 @@ import { LoadBalancer } from '../../apps/lb/app.js';
 import { L2Forwarding } from '../../apps/l2/forwarding.js';
 import { Store } from '../../db/store.js';
 import { startLab, type Lab } from '../../tools/lab/lab.js';
+import { until } from '../helpers/wait-for.js';
 
-async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 describe('load balancer smoke (nat, real Open vSwitch)', () => {
   let lab: Lab | undefined;

@@ -92,7 +92,7 @@ function pcap(packets: Buffer[]): Buffer {
   gh.writeUInt16LE(4, 6);
   gh.writeUInt32LE(65535, 16);
   gh.writeUInt32LE(1, 20); // Ethernet
-  const parts = [gh];
+  const parts: Buffer[] = [gh];
   for (const p of packets) {
     const h = Buffer.alloc(16);
     h.writeUInt32LE(p.length, 8);
