@@ -70,7 +70,7 @@ export class LoadBalancer implements LbControl, App {
   private readonly clock: () => number;
   private readonly startedAt: number;
   private readonly fk: FlowKey = { srcIp: 0, dstIp: 0, proto: 0, srcPort: 0, dstPort: 0, tcpFlags: 0 };
-  private readonly lastBucketStats = new Map<string, bigint[]>();
+  private readonly lastBucketStats = new Map<string, { packetCount: bigint; byteCount: bigint }[]>();
   private readonly lastPinBytes = new Map<string, Map<number, { packets: bigint; bytes: bigint }>>();
   /** Pins added while a flow dump of a switch is running (merged into the dump's result). */
   private readonly auditing = new Map<string, Map<number, FlowTable>>();
@@ -513,18 +513,17 @@ export class LoadBalancer implements LbControl, App {
           for (const g of part.groups) {
             const key = `${sw.dpidHex}/${st.service.id}`;
             const prev = this.lastBucketStats.get(key);
-            const now = g.buckets.map((b) => b.packetCount);
-            const bytes = g.buckets.map((b) => b.byteCount);
+            const now = g.buckets;
             this.lastBucketStats.set(key, now);
             if (!prev || prev.length !== now.length) continue;
             const secs = this.opts.statsIntervalMs / 1000;
             for (let i = 0; i < now.length && i < st.activity.length; i++) {
-              const dp = Number(now[i] - prev[i]);
+              const dp = Number(now[i].packetCount - prev[i].packetCount);
               if (dp < 0) continue;
               st.activity[i] = st.activity[i] * 0.5 + (dp / secs) * 0.5;
               const bucket = st.table.bucket(i);
               if (bucket.kind === 'forward' && dp > 0) {
-                st.addTraffic(bucket.backend, dp, dp > 0 ? Math.round((Number(bytes[i]) / Math.max(1, Number(now[i]))) * dp) : 0);
+                st.addTraffic(bucket.backend, dp, Number(now[i].byteCount - prev[i].byteCount));
               }
             }
           }
@@ -595,7 +594,7 @@ export class LoadBalancer implements LbControl, App {
 
   private backendOf(st: ServiceState, key: string): Backend {
     const k = parseBackendKey(key);
-    const b = st.byKey.get(backendKey(k)) ?? (k.port === undefined ? undefined : undefined);
+    const b = st.byKey.get(backendKey(k));
     if (!b) throw new LbError('not_found', `service ${st.service.name} has no backend ${key}`);
     return b;
   }

@@ -44,6 +44,8 @@ describe('weights, steady state and drain (nat, real Open vSwitch)', () => {
     expect(Math.abs(share('b1') - 1 / 6)).toBeLessThan(0.08);
     expect(Math.abs(share('b2') - 2 / 6)).toBeLessThan(0.08);
     expect(Math.abs(share('b3') - 3 / 6)).toBeLessThan(0.08);
+    // The controller's per-backend traffic (from group statistics) saw every backend carry packets.
+    await until('traffic counted per backend', () => rig.lb.listBackends('web').every((b) => b.traffic.packets > 0 && b.traffic.bytes > b.traffic.packets), 8_000);
     // Counted at the backends: each server's own connection count (it reports it when stopped)
     // matches what the client saw; then the servers start again for the next test.
     for (const b of ['b1', 'b2', 'b3']) {
