@@ -147,7 +147,7 @@ export function buildProgram(): Command {
   const backend = program.command('backend').description('add, drain, enable, reweight, remove and list backends');
 
   withClientOptions(backend.command('add <service> <backend>'))
-    .description('add a backend IP[:PORT] (the port is required in nat mode)')
+    .description('add a backend IP[:PORT] (nat: PORT defaults to the service port; dsr: no port)')
     .option('--weight <n>', 'share of slots (0 = no new flows)', '1')
     .option('--mac <mac>', 'the backend\'s MAC (skips ARP resolution; with --switch-port)')
     .option('--switch-port <n>', 'the switch port the backend is on (with --mac)')
