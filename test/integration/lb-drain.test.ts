@@ -5,6 +5,7 @@
 //   its connections have ended.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LbRig, sleep, until } from '../helpers/lb-harness.js';
+import { pinCookie } from '../../apps/lb/cookies.js';
 import { startClientProc, startServerProc, type ServerProc } from '../../tools/traffic/procs.js';
 
 const VIP = '10.0.0.100';
@@ -73,6 +74,14 @@ describe('weights, steady state and drain (nat, real Open vSwitch)', () => {
     const b1 = rig.lb.listBackends('web').find((b) => b.key === key('b1'))!;
     expect(b1.state).toBe('draining');
     expect(b1.pins).toBeGreaterThan(0); // its long connections are pinned to it
+    // The controller's pin registry matches the switch's flow table, pin for pin.
+    const svcId = rig.lb.getService('web').id;
+    const cookie = `cookie=0x${pinCookie(svcId, b1.id).toString(16)},`;
+    await until('pin registry equal to the switch', async () => {
+      const dump = await rig.lab.ofctl(['-O', 'OpenFlow13', 'dump-flows', 'br0']);
+      const onSwitch = dump.split('\n').filter((l) => l.includes(cookie)).length;
+      return onSwitch > 0 && onSwitch === rig.lb.listBackends('web').find((b) => b.key === key('b1'))!.pins;
+    }, 5_000);
     // New connections after the drain started never reach b1.
     const fresh = startClientProc((cmd) => rig.spawn('c1', cmd), { target: `${VIP}:80`, newRate: 100, durationMs: 3_000 });
     const freshReport = await fresh.final(20_000);
