@@ -9,7 +9,7 @@ import {
   type OfDecodeError, type OfMessage, type Port, type WireVersion,
 } from '../openflow/types.js';
 import { dpidToHex, type OfMessageInput, type SwitchCapabilities, type SwitchHandle } from './app.js';
-import { OfBackpressureError, OfDisconnectedError, OfProtocolError, OfRequestError } from './errors.js';
+import { OfDisconnectedError, OfProtocolError, OfRequestError } from './errors.js';
 import {
   encodeRawError, negotiateVersion, OFPBRC_BAD_LEN, OFPBRC_BAD_TYPE, OFPBRC_BAD_VERSION, OFPET_BAD_REQUEST,
   OFPET_HELLO_FAILED, OFPHFC_INCOMPATIBLE, SUPPORTED_VERSIONS, versionName,

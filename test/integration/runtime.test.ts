@@ -224,7 +224,7 @@ describe('reconnection', () => {
 
 describe('reconciler', () => {
   it('restores a flow deleted behind its back without touching the others', async () => {
-    const b = sw(DP15);
+    sw(DP15); // the bridge is connected
     const owner = 'test-app';
     ctl.reconciler.claim(owner, { cookie: 0xabcd_0000_0000_0000n, cookieMask: 0xffff_0000_0000_0000n, groupIdMin: 100, groupIdMax: 199 });
     const desired: DesiredFlow[] = [1, 2, 3].map((i) => ({

@@ -1,6 +1,6 @@
 // `--wait`: follow a backend until a drain or removal completes, with a live progress line.
 import type { BackendView, ServiceView } from '../../apps/lb/control.js';
-import { backendPath, servicePath, type ApiClient } from './client.js';
+import { servicePath, type ApiClient } from './client.js';
 import { CliError } from './errors.js';
 
 export type WaitGoal = 'drained' | 'removed';
