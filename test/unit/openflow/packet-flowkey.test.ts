@@ -56,16 +56,4 @@ describe('extractFlowKey', () => {
     expect(extractFlowKeyInto(buildIpv4Tcp({ ...eth, src: '1.2.3.4', dst: '5.6.7.8', srcPort: 9, dstPort: 10, flags: 0x18 }), k)).toBe(true);
     expect(k).toEqual({ srcIp: 0x01020304, dstIp: 0x05060708, proto: 6, srcPort: 9, dstPort: 10, tcpFlags: 0x18 });
   });
-
-  it('sustains well over 200,000 packets per second', () => {
-    const pk = Array.from({ length: 256 }, randomPacket);
-    const n = 500_000;
-    let hits = 0;
-    const t0 = performance.now();
-    for (let i = 0; i < n; i++) if (extractFlowKey(pk[i & 255])) hits++;
-    const perSec = n / ((performance.now() - t0) / 1000);
-    expect(hits).toBe(n);
-    // measured ~35M/s on the 2-core box; the floor leaves room for a loaded CI machine
-    expect(perSec).toBeGreaterThan(1_000_000);
-  });
 });
