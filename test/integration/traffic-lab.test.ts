@@ -96,9 +96,11 @@ describe('traffic tools through Open vSwitch', () => {
     await vipTo(lab, 'b2', 'mod-flows');
     const r = await moved.final();
     expect(r.ok).toBe(false);
-    // b2 knows nothing of b1's connections: it resets them; UDP flows now get answers from b2.
+    // b2 knows nothing of b1's connections: every one of them breaks (mostly resets; one caught
+    // between request and reply may show as a stall instead); UDP flows now get answers from b2.
     expect(r.long.connsByBackend.b1).toBeGreaterThanOrEqual(10);
-    expect(r.long.failuresByKind['reset']).toBeGreaterThanOrEqual(10);
+    expect(r.long.failureCount).toBeGreaterThanOrEqual(10);
+    expect(r.long.failuresByKind['reset'] ?? 0).toBeGreaterThan(0);
     expect(r.udp.stickinessViolations).toBeGreaterThanOrEqual(4);
     expect(r.udp.failures.find((f) => f.kind === 'wrong-backend')).toMatchObject({ backend: 'b2', expected: 'b1' });
     // New connections after the move land on b2 and succeed.
