@@ -5,11 +5,6 @@
 
 import { FlowTable } from './flow-table.js';
 
-/** A flow's client side as one exact double: srcIp (u32) * 65536 + srcPort (u16) < 2^48. */
-export function flowKey(srcIp: number, srcPort: number): number {
-  return (srcIp >>> 0) * 65536 + (srcPort & 0xffff);
-}
-
 const GENERATIONS = 3;
 
 export class FlowRegistry {
@@ -34,10 +29,8 @@ export class FlowRegistry {
   }
 
   /** The backend remembered for a flow; a hit counts as a use and keeps the entry young. */
-  get(key: number, now: number): number | undefined {
+  get(ip: number, port: number, now: number): number | undefined {
     this.age(now);
-    const ip = Math.floor(key / 65536);
-    const port = key - ip * 65536;
     const v = this.gens[0].get(ip, port);
     if (v >= 0) return v;
     for (let i = 1; i < GENERATIONS; i++) {
@@ -52,17 +45,14 @@ export class FlowRegistry {
     return undefined;
   }
 
-  set(key: number, backend: number, now: number): void {
+  set(ip: number, port: number, backend: number, now: number): void {
     this.age(now);
-    const ip = Math.floor(key / 65536);
-    const port = key - ip * 65536;
     for (let i = 1; i < GENERATIONS; i++) this.gens[i].delete(ip, port);
     this.insert(ip, port, backend);
   }
 
-  delete(key: number): void {
-    const ip = Math.floor(key / 65536);
-    for (const g of this.gens) g.delete(ip, key - ip * 65536);
+  delete(ip: number, port: number): void {
+    for (const g of this.gens) g.delete(ip, port);
   }
 
   /** A backend removed now: its flows must not be sent back to it. */

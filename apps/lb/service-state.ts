@@ -2,7 +2,7 @@
 // pins installed on each switch, the registry of recent flows, and counters. No I/O here: the app
 // (app.ts) feeds it events and turns its answers into OpenFlow messages.
 
-import { FlowRegistry, flowKey } from './flow-registry.js';
+import { FlowRegistry } from './flow-registry.js';
 import { FlowTable } from './flow-table.js';
 import { backendKey, canServe, type Backend, type Service } from './model.js';
 import { decidePin } from './pin-decision.js';
@@ -155,13 +155,12 @@ export class ServiceState {
       if (entry) return { backend: pinned, entry, install: false };
       pins.delete(srcIp, srcPort);
     }
-    const key = flowKey(srcIp, srcPort);
     const table = this.table;
     const id = decidePin({
       isNewConnection,
       bucket: table.bucket(slot),
       // A new connection never goes back to a remembered backend: skip the lookup.
-      remembered: isNewConnection ? undefined : this.registry.get(key, now),
+      remembered: isNewConnection ? undefined : this.registry.get(srcIp, srcPort, now),
       canServe: this.canServeId,
       owner: table.owner(slot),
     });
@@ -171,7 +170,7 @@ export class ServiceState {
     pins.set(srcIp, srcPort, id);
     this.pinCounts.set(id, (this.pinCounts.get(id) ?? 0) + 1);
     this.counters.pinsInstalled++;
-    this.registry.set(key, id, now);
+    this.registry.set(srcIp, srcPort, id, now);
     table.notePin(slot, id, now);
     return { backend: id, entry, install: true };
   }
@@ -196,8 +195,7 @@ export class ServiceState {
       m.forEach((_ip, _port, id) => this.pinCounts.set(id, (this.pinCounts.get(id) ?? 0) + 1));
     }
     dumped.forEach((ip, port, id) => {
-      const k = flowKey(ip, port);
-      if (this.registry.get(k, now) === undefined) this.registry.set(k, id, now);
+      if (this.registry.get(ip, port, now) === undefined) this.registry.set(ip, port, id, now);
     });
   }
 
