@@ -200,3 +200,15 @@ export function writeMatch(w: Writer, m: Match): void {
   w.patchU16(start + 2, w.offset - start);
   w.padTo8(start);
 }
+
+/** The value of a basic field in a match (the first, unmasked or not), if present. */
+export function matchValue(m: Match, name: OxmBasicName): OxmValue | undefined {
+  for (const f of m) if (f.kind === 'basic' && f.name === name) return f.value;
+  return undefined;
+}
+
+/** The packet's ingress port from a packet-in's match. */
+export function inPortOf(m: Match): number | undefined {
+  const v = matchValue(m, 'in_port');
+  return typeof v === 'number' ? v : undefined;
+}

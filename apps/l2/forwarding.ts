@@ -7,6 +7,7 @@ import type { Reconciler } from '../../controller/reconciler.js';
 import type { DesiredFlow } from '../../controller/desired.js';
 import { OFPCML_NO_BUFFER, OFPP, OFP_NO_BUFFER, type MessageOf } from '../../openflow/types.js';
 import { bufferToMac } from '../../openflow/packet/addr.js';
+import { inPortOf } from '../../openflow/oxm.js';
 
 const OWNER = 'l2';
 /** Cookie kind 0x03: L2 forwarding flows. */
@@ -42,9 +43,8 @@ export class L2Forwarding implements App {
 
   packetIn(sw: SwitchHandle, msg: MessageOf<'packet_in'>): void {
     if (sw.capabilities.normalPort || msg.cookie !== (L2_COOKIE | 1n) || msg.data.length < 14) return;
-    const inPort = msg.match.find((f) => f.kind === 'basic' && f.name === 'in_port');
-    if (!inPort || inPort.kind !== 'basic') return;
-    const port = inPort.value as number;
+    const port = inPortOf(msg.match);
+    if (port === undefined) return;
     let table = this.tables.get(sw.dpidHex);
     if (!table) this.tables.set(sw.dpidHex, (table = new Map()));
     const src = bufferToMac(msg.data, 6);

@@ -5,6 +5,7 @@
 import { match as matchOn } from 'ts-pattern';
 import type { App, OfMessageInput, SwitchHandle } from '../../controller/app.js';
 import type { Controller } from '../../controller/index.js';
+import { flowKey as desiredFlowKey } from '../../controller/desired.js';
 import type { Logger } from '../../controller/log.js';
 import type { Store } from '../../db/store.js';
 import { buildArpReply, buildArpRequest } from '../../openflow/packet/build.js';
@@ -13,15 +14,16 @@ import { parsePacket } from '../../openflow/packet/parse.js';
 import type { FlowKey } from '../../openflow/packet/types.js';
 import { numberToIpv4, parseIpv4 } from '../../openflow/packet/addr.js';
 import {
-  OFPG, OFPP, OFPTT_ALL, OFP_NO_BUFFER, type Match, type MessageOf, type OxmField,
+  OFPG, OFPP, OFPTT_ALL, OFP_NO_BUFFER, type Match, type MessageOf,
 } from '../../openflow/types.js';
 import {
   COOKIE_KIND_PIN, SERVICE_COOKIE_SPACE, groupIdFor, parseCookie, parseMarkerMac, PIN_COOKIE_MASK_FOR_SERVICE,
-  pinCookie, serviceVmac,
+  pinCookieMatch, serviceVmac,
 } from './cookies.js';
 import {
   LbError, type BackendView, type LbControl, type ServiceInput, type ServiceView, type StatusView,
 } from './control.js';
+import { inPortOf, matchValue } from '../../openflow/oxm.js';
 import { FlowTable } from './flow-table.js';
 import {
   backendKey, canServe, type Backend, type BackendSpec, type BackendState, type LbEvent, type Service,
@@ -239,8 +241,9 @@ export class LoadBalancer implements LbControl, App {
       const buckets = Array.from({ length: s.slots }, (_, i) => st.table.bucket(i));
       groups.push(serviceGroup(s, buckets, targetOf, this.o.controller.switch(dpid)?.version ?? 4));
       for (const f of serviceFlows(s, st.reverseTargets(dpidHex))) {
-        // Services sharing a VIP share its ARP rule; keep the first (lowest service id).
-        const id = `${f.priority}|${JSON.stringify(f.match, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}`;
+        // Services sharing a VIP share its ARP rule; keep the first (lowest service id). Identity is
+        // the reconciler's own (table, priority, canonical match).
+        const id = desiredFlowKey(f);
         if (seen.has(id)) continue;
         seen.add(id);
         flows.push(f);
@@ -253,7 +256,7 @@ export class LoadBalancer implements LbControl, App {
   }
 
   /** Deletes pins on every switch by cookie (exact backend, or a whole service). */
-  private deletePins(cookie: bigint, cookieMask: bigint): void {
+  private deletePins({ cookie, mask: cookieMask }: { cookie: bigint; mask: bigint }): void {
     for (const sw of this.o.controller.switches()) {
       sw.send({
         type: 'flow_mod', cookie, cookieMask, tableId: OFPTT_ALL, command: 'delete', idleTimeout: 0, hardTimeout: 0,
@@ -485,7 +488,7 @@ export class LoadBalancer implements LbControl, App {
   }
 
   private dropPins(st: ServiceState, b: Backend): void {
-    this.deletePins(pinCookie(st.service.id, b.id), ~0n & 0xffff_ffff_ffff_ffffn);
+    this.deletePins(pinCookieMatch(st.service.id, b.id));
     st.dropPinsOf(b.id);
   }
 
@@ -635,8 +638,7 @@ export class LoadBalancer implements LbControl, App {
     this.o.store.deleteService(name);
     this.services.delete(name);
     this.byId.delete(st.service.id);
-    const m = PIN_COOKIE_MASK_FOR_SERVICE(st.service.id);
-    this.deletePins(m.cookie, m.mask);
+    this.deletePins(PIN_COOKIE_MASK_FOR_SERVICE(st.service.id));
     this.syncAll();
     this.emit({ type: 'service_removed', service: name });
   }
@@ -796,21 +798,11 @@ export class LoadBalancer implements LbControl, App {
   }
 }
 
-function inPortOf(m: Match): number | undefined {
-  for (const f of m) if (f.kind === 'basic' && f.name === 'in_port') return f.value as number;
-  return undefined;
-}
-
 /** The client side (source address and port) of a pin's match. */
 function clientOf(m: Match): { srcIp: number; srcPort: number } | undefined {
-  let ip: string | undefined;
-  let port: number | undefined;
-  for (const f of m as OxmField[]) {
-    if (f.kind !== 'basic') continue;
-    if (f.name === 'ipv4_src') ip = f.value as string;
-    else if (f.name === 'tcp_src' || f.name === 'udp_src') port = f.value as number;
-  }
-  if (ip === undefined || port === undefined) return undefined;
+  const ip = matchValue(m, 'ipv4_src');
+  const port = matchValue(m, 'tcp_src') ?? matchValue(m, 'udp_src');
+  if (typeof ip !== 'string' || typeof port !== 'number') return undefined;
   const n = parseIpv4(ip);
   return n === null ? undefined : { srcIp: n, srcPort: port };
 }

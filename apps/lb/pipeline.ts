@@ -5,7 +5,7 @@
 import { match as matchOn } from 'ts-pattern';
 import type { Action, Instruction, Match, MessageOf, OxmBasicName, OxmField } from '../../openflow/types.js';
 import { OFPCML_NO_BUFFER, OFPFF, OFPP, OFP_NO_BUFFER } from '../../openflow/types.js';
-import { groupIdFor, markerMac, pinCookie, serviceCookie } from './cookies.js';
+import { groupIdFor, markerMac, pinCookie, pinCookieMatch, serviceCookie } from './cookies.js';
 import type { Service } from './model.js';
 import type { Bucket } from './slot-table.js';
 import type { DesiredFlow, DesiredGroup } from '../../controller/desired.js';
@@ -172,8 +172,9 @@ export function pinActions(service: Service, t: BackendTarget, opts: PinOptions 
 
 /** Points every pin of a backend on a switch at its new location (a non-strict modify by cookie). */
 export function repointPinsFlowMod(service: Service, t: BackendTarget, opts: PinOptions = {}): Omit<MessageOf<'flow_mod'>, 'version' | 'xid'> {
+  const { cookie, mask } = pinCookieMatch(service.id, t.id);
   return {
-    type: 'flow_mod', cookie: pinCookie(service.id, t.id), cookieMask: 0xffff_ffff_ffff_ffffn, tableId: 0, command: 'modify',
+    type: 'flow_mod', cookie, cookieMask: mask, tableId: 0, command: 'modify',
     idleTimeout: 0, hardTimeout: 0, priority: PRIO.pin, bufferId: OFP_NO_BUFFER, outPort: OFPP.ANY, outGroup: 0xffffffff,
     // The service's part of a pin's match: it selects every pin of the service (the cookie picks the
     // backend's) and gives the rewrite actions their prerequisites.

@@ -93,22 +93,3 @@ export class LbRig {
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
-
-/** Resolves with the process's stdout once it printed `ready`. */
-export function waitReady(p: ChildProcess, what: string, timeoutMs = 10_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`${what} did not get ready: ${out}`)), timeoutMs);
-    p.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('ready')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    p.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${what} exited with ${code}: ${out}`));
-    });
-  });
-}
