@@ -1,4 +1,5 @@
 // What apps see: the App callbacks and the per-switch handle they send through.
+import type { SwitchProfile } from './capabilities.js';
 import type {
   GroupFeatures, GroupType, MessageOf, MultipartReplyBody, MultipartRequestBody, OfMessage, Port,
   SwitchDesc, WireVersion,
@@ -20,6 +21,8 @@ export interface SwitchCapabilities {
    * hardware is assumed not to, so apps fall back to their own L2 forwarding.
    */
   normalPort: boolean;
+  /** The profile detected from the description (controller/capabilities.ts); apps may let operators force another. */
+  profile: SwitchProfile;
   nTables: number;
   nBuffers: number;
   /** OFPC_* bits from FEATURES_REPLY. */

@@ -9,6 +9,7 @@ import {
   type OfDecodeError, type OfMessage, type Port, type WireVersion,
 } from '../openflow/types.js';
 import { dpidToHex, type OfMessageInput, type SwitchCapabilities, type SwitchHandle } from './app.js';
+import { detectProfile, isOpenVswitch } from './capabilities.js';
 import { OfDisconnectedError, OfProtocolError, OfRequestError } from './errors.js';
 import {
   encodeRawError, negotiateVersion, OFPBRC_BAD_LEN, OFPBRC_BAD_TYPE, OFPBRC_BAD_VERSION, OFPET_BAD_REQUEST,
@@ -57,7 +58,7 @@ const HARD_QUEUE_FACTOR = 4;
 const MID_READ_FLUSH_BYTES = 16 * 1024;
 
 function emptyCapabilities(): SwitchCapabilities {
-  return { bundles: false, groupTypes: [], groupFeatures: null, normalPort: false, nTables: 0, nBuffers: 0, features: 0, desc: null };
+  return { bundles: false, groupTypes: [], groupFeatures: null, normalPort: false, profile: 'openflow13', nTables: 0, nBuffers: 0, features: 0, desc: null };
 }
 
 export class SwitchConnection implements SwitchHandle {
@@ -434,6 +435,7 @@ export class SwitchConnection implements SwitchHandle {
       groupTypes: gf ? OFPGT_NAMES.filter((_, i) => gf.types & (1 << i)) : [],
       groupFeatures: gf,
       normalPort: desc !== null && isOpenVswitch(desc.mfrDesc, desc.swDesc),
+      profile: detectProfile(desc),
       nTables: features.nTables,
       nBuffers: features.nBuffers,
       features: features.capabilities,
@@ -560,10 +562,6 @@ class BundleRefused extends Error {
 /** Errors meaning "this switch does not do bundles" rather than "this bundle is wrong". */
 function isUnsupported(err: OfRequestError): boolean {
   return err.errType === 'bad_request' || err.errType === 'bundle_failed' && err.codeName === 'bad_type';
-}
-
-export function isOpenVswitch(mfr: string, sw: string): boolean {
-  return /nicira|open ?v ?switch/i.test(mfr) || /open ?v ?switch/i.test(sw);
 }
 
 export type { MessageOf };

@@ -90,6 +90,16 @@ export const MIGRATIONS: readonly SchemaMigration[] = [
       db.exec('ALTER TABLE backends ADD COLUMN locations TEXT');
     },
   },
+  {
+    version: 3,
+    name: 'switch profiles forced by operators',
+    up: (db) => {
+      db.exec(`CREATE TABLE switch_profiles (
+        dpid    TEXT PRIMARY KEY,
+        profile TEXT NOT NULL CHECK (profile IN ('ovs', 'openflow13'))
+      ) WITHOUT ROWID`);
+    },
+  },
 ];
 
 /** The highest schema version a list of migrations reaches. */

@@ -51,6 +51,7 @@ export class Store {
     listBackends: Stmt; listBackendsOf: Stmt;
     counter: Stmt; bumpCounter: Stmt; raiseCounter: Stmt;
     saveSlots: Stmt; loadSlots: Stmt;
+    listProfiles: Stmt; setProfile: Stmt; clearProfile: Stmt;
     appendEvent: Stmt; eventsSince: Stmt; latestEvents: Stmt; lastEventId: Stmt; pruneEvents: Stmt;
   };
 
@@ -101,6 +102,10 @@ export class Store {
          ON CONFLICT (service) DO UPDATE SET owners = excluded.owners, migrations = excluded.migrations, saved_at = excluded.saved_at`,
       ),
       loadSlots: p('SELECT owners, migrations FROM slot_tables WHERE service = ?'),
+
+      listProfiles: p('SELECT dpid, profile FROM switch_profiles ORDER BY dpid'),
+      setProfile: p('INSERT INTO switch_profiles (dpid, profile) VALUES (?, ?) ON CONFLICT (dpid) DO UPDATE SET profile = excluded.profile'),
+      clearProfile: p('DELETE FROM switch_profiles WHERE dpid = ?'),
 
       appendEvent: p('INSERT INTO events (at, type, event) VALUES (?, ?, ?)'),
       eventsSince: p('SELECT id, at, event FROM events WHERE id > ? ORDER BY id LIMIT ?'),
@@ -264,6 +269,20 @@ export class Store {
   // --- events ---
 
   /** Appends an event; ids increase and are never reused, even after pruning. */
+  // --- switch profiles forced by operators (dpid → profile) ---
+
+  listSwitchProfiles(): { dpid: string; profile: string }[] {
+    return this.run('list switch profiles', () => this.s.listProfiles.all() as { dpid: string; profile: string }[]);
+  }
+
+  /** `null` returns the switch to detection. */
+  setSwitchProfile(dpid: string, profile: string | null): void {
+    this.run(`set the profile of switch ${dpid}`, () => {
+      if (profile === null) this.s.clearProfile.run(dpid);
+      else this.s.setProfile.run(dpid, profile);
+    });
+  }
+
   appendEvent(event: LbEvent, at: number = Date.now()): StoredEvent {
     const r = this.run(`record event ${event.type}`, () => this.s.appendEvent.run(at, event.type, JSON.stringify(event)));
     if (++this.appendsSincePrune >= this.pruneEvery) this.pruneEvents();

@@ -11,3 +11,4 @@ export * from './messages.js';
 export * from './multipart.js';
 export * from './framing.js';
 export * from './packet/index.js';
+export * from './nicira.js';

@@ -5,6 +5,7 @@
 import { match as matchOn } from 'ts-pattern';
 import type { App, OfMessageInput, SwitchHandle } from '../../controller/app.js';
 import type { Controller } from '../../controller/index.js';
+import { SWITCH_PROFILES, type SwitchProfile } from '../../controller/capabilities.js';
 import { flowKey as desiredFlowKey } from '../../controller/desired.js';
 import type { Logger } from '../../controller/log.js';
 import type { Store } from '../../db/store.js';
@@ -21,7 +22,7 @@ import {
   pinCookieMatch, serviceVmac,
 } from './cookies.js';
 import {
-  LbError, type BackendView, type LbControl, type ServiceInput, type ServiceView, type StatusView,
+  LbError, type BackendView, type LbControl, type ProfileSetting, type ServiceInput, type ServiceView, type StatusView,
 } from './control.js';
 import { inPortOf, matchValue } from '../../openflow/oxm.js';
 import { FlowTable } from './flow-table.js';
@@ -34,7 +35,7 @@ import {
   buildPacketOutTemplate, buildPinTemplate, fillPacketOut, fillPin, templateFits, type PacketOutTemplate, type PinTemplate,
 } from './pin-template.js';
 import { ServiceState, type TargetEntry } from './service-state.js';
-import { SlotTable, type SlotChange } from './slot-table.js';
+import { parkedBucket, SlotTable, type SlotChange } from './slot-table.js';
 import { parseBackendKey, validateBackendSpec, validateServiceInput } from './validation.js';
 
 export interface LoadBalancerOptions {
@@ -52,11 +53,18 @@ export interface LoadBalancerOptions {
   /** Group statistics (least-active slots, traffic) and pin audits (flow dumps). */
   statsIntervalMs?: number;
   pinAuditIntervalMs?: number;
-  /** Idle timeout a TCP pin drops to once its connection sends FIN or RST (Open vSwitch only). */
+  /** Idle timeout a TCP pin drops to once its connection sends FIN or RST (`ovs` profile only). */
   finIdleTimeout?: number;
+  /** How often each switch is asked how many connections it holds per backend (aggregate stats). */
+  connCountIntervalMs?: number;
+  /** How long a stopping controller waits for its switches to confirm parked query slots. */
+  parkTimeoutMs?: number;
 }
 
 const OWNER = 'lb';
+/** Connection counts asked for this soon after a backend's last slot left may still miss an entry
+ * the switch was learning from a packet that took the old bucket. */
+const CONN_COUNT_MARGIN_MS = 300;
 const PIN_KIND_MASK = 0xffn << 56n;
 const TCP_SYN = 0x02;
 const TCP_ACK = 0x10;
@@ -73,7 +81,11 @@ export class LoadBalancer implements LbControl, App {
   private readonly startedAt: number;
   private readonly fk: FlowKey = { srcIp: 0, dstIp: 0, proto: 0, srcPort: 0, dstPort: 0, tcpFlags: 0 };
   private readonly lastBucketStats = new Map<string, { packetCount: bigint; byteCount: bigint }[]>();
-  private readonly lastPinBytes = new Map<string, Map<number, { packets: bigint; bytes: bigint }>>();
+  /** Profiles operators forced, by dpid (others are detected). */
+  private readonly forcedProfiles = new Map<string, SwitchProfile>();
+  /** Set once the controller is stopping: query slots are rendered parked (openflow13). */
+  private parked = false;
+  private counting = false;
   /** Pins added while a flow dump of a switch is running (merged into the dump's result). */
   private readonly auditing = new Map<string, Map<number, FlowTable>>();
   private slotsMoved = 0;
@@ -90,7 +102,12 @@ export class LoadBalancer implements LbControl, App {
       statsIntervalMs: o.statsIntervalMs ?? 2_000,
       pinAuditIntervalMs: o.pinAuditIntervalMs ?? 10_000,
       finIdleTimeout: o.finIdleTimeout ?? 2,
+      connCountIntervalMs: o.connCountIntervalMs ?? 1_000,
+      parkTimeoutMs: o.parkTimeoutMs ?? 3_000,
     };
+    for (const p of o.store.listSwitchProfiles()) {
+      if ((SWITCH_PROFILES as readonly string[]).includes(p.profile)) this.forcedProfiles.set(p.dpid, p.profile as SwitchProfile);
+    }
     o.controller.reconciler.claim(OWNER, {
       cookie: SERVICE_COOKIE_SPACE.cookie, cookieMask: SERVICE_COOKIE_SPACE.mask, groupIdMin: 1, groupIdMax: 0xffffff,
     });
@@ -148,12 +165,76 @@ export class LoadBalancer implements LbControl, App {
     every(this.opts.resolveIntervalMs, () => this.probe());
     every(this.opts.statsIntervalMs, () => void this.collectStats());
     every(this.opts.pinAuditIntervalMs, () => void this.auditPins());
+    every(this.opts.connCountIntervalMs, () => void this.countConnections());
     this.o.controller.use(this);
   }
 
   stop(): void {
     for (const t of this.timers) clearInterval(t);
     this.timers.length = 0;
+  }
+
+  /**
+   * Before the controller goes away: every query slot on a switch of the `openflow13` profile goes
+   * back to forwarding (to its old owner while that one can serve), confirmed by the switch, so no
+   * packet waits for a controller that is gone. A started controller resumes from the store. In the
+   * `ovs` profile nothing in the data path depends on the controller: nothing to do.
+   */
+  async park(): Promise<void> {
+    this.stop();
+    this.parked = true;
+    const waits: Promise<void>[] = [];
+    for (const sw of this.o.controller.switches()) {
+      if (this.profileOf(sw) === 'openflow13') waits.push(this.syncSwitch(sw.dpid, sw.dpidHex));
+    }
+    if (waits.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled(waits),
+      new Promise<void>((r) => { timer = setTimeout(r, this.opts.parkTimeoutMs); }),
+    ]);
+    clearTimeout(timer);
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Switch profiles
+
+  /** The profile a switch is driven in: forced by an operator, else detected at its handshake. */
+  profileOf(sw: SwitchHandle): SwitchProfile {
+    return this.forcedProfiles.get(sw.dpidHex) ?? sw.capabilities.profile;
+  }
+
+  /** Every switch that carries the service remembers its connections (and one is connected), so
+   * its slots can change owner at once. */
+  private remembered(st: ServiceState): boolean {
+    let any = false;
+    for (const sw of this.o.controller.switches()) {
+      if (!this.servesSwitch(st.service, sw.dpidHex)) continue;
+      if (this.profileOf(sw) !== 'ovs') return false;
+      any = true;
+    }
+    return any;
+  }
+
+  setSwitchProfile(dpid: string, profile: ProfileSetting): { dpid: string; profile: ProfileSetting } {
+    const id = dpid.trim().toLowerCase().replace(/^0x/, '');
+    if (!/^[0-9a-f]{1,16}$/.test(id)) throw new LbError('invalid', `bad datapath id ${JSON.stringify(dpid)}: expected up to 16 hex digits`);
+    if (profile !== 'auto' && !SWITCH_PROFILES.includes(profile)) {
+      throw new LbError('invalid', `bad profile ${JSON.stringify(profile)}: expected ${[...SWITCH_PROFILES, 'auto'].join(', ')}`);
+    }
+    const hex = id.padStart(16, '0');
+    const before = this.forcedProfiles.get(hex) ?? 'auto';
+    if (before === profile) return { dpid: hex, profile };
+    this.o.store.setSwitchProfile(hex, profile === 'auto' ? null : profile);
+    if (profile === 'auto') this.forcedProfiles.delete(hex);
+    else this.forcedProfiles.set(hex, profile);
+    this.emit({ type: 'switch_profile', dpid: hex, profile });
+    const sw = this.o.controller.switches().find((s) => s.dpidHex === hex);
+    if (sw) {
+      for (const st of this.services.values()) st.invalidateTargets(); // pin templates carry the profile
+      this.syncSwitch(sw.dpid, sw.dpidHex);
+    }
+    return { dpid: hex, profile };
   }
 
   // ------------------------------------------------------------------------------------------
@@ -180,10 +261,13 @@ export class LoadBalancer implements LbControl, App {
     this.emit({ type: 'backend_state', service: st.service.name, backend: backendKey(b), from, to, ...(reason ? { reason } : {}) });
   }
 
-  /** After a pool change: rebalance, apply bucket changes, persist. */
+  /** After a pool change: rebalance, apply bucket changes, persist, and bring the switches up to
+   * date even when no bucket changed (a backend that became active needs its reverse and learn
+   * rules; with `--tracking all` every bucket is a query bucket whatever the pool). */
   private reconcilePool(st: ServiceState, reason: string): void {
-    const change = st.rebalance(this.clock());
+    const change = st.rebalance(this.clock(), this.remembered(st));
     this.applyChange(st, change, reason);
+    if (change.buckets.length === 0) this.syncService(st);
   }
 
   private applyChange(st: ServiceState, change: SlotChange, reason: string): void {
@@ -229,8 +313,13 @@ export class LoadBalancer implements LbControl, App {
     for (const sw of this.o.controller.switches()) this.syncSwitch(sw.dpid, sw.dpidHex);
   }
 
-  /** The flows and groups of every service on one switch, handed to the reconciler. */
-  private syncSwitch(dpid: bigint, dpidHex: string): void {
+  /** The flows and groups of every service on one switch, handed to the reconciler. Settles when
+   * the switch has them (or failed to take them). */
+  private syncSwitch(dpid: bigint, dpidHex: string): Promise<void> {
+    const sw = this.o.controller.switch(dpid);
+    if (!sw) return Promise.resolve();
+    const profile = this.profileOf(sw);
+    const park = this.parked && profile === 'openflow13';
     const flows = [];
     const groups = [];
     const seen = new Set<string>();
@@ -238,9 +327,13 @@ export class LoadBalancer implements LbControl, App {
       const s = st.service;
       if (!this.servesSwitch(s, dpidHex)) continue;
       const targetOf = (id: number) => st.target(id, dpidHex);
-      const buckets = Array.from({ length: s.slots }, (_, i) => st.table.bucket(i));
-      groups.push(serviceGroup(s, buckets, targetOf, this.o.controller.switch(dpid)?.version ?? 4));
-      for (const f of serviceFlows(s, st.reverseTargets(dpidHex))) {
+      const canServeHere = (id: number): boolean => {
+        const b = st.backends.get(id);
+        return b !== undefined && canServe(b) && targetOf(id) !== undefined;
+      };
+      const buckets = Array.from({ length: s.slots }, (_, i) => (park ? parkedBucket(st.table.bucket(i), canServeHere) : st.table.bucket(i)));
+      groups.push(serviceGroup(s, buckets, targetOf, sw.version, profile));
+      for (const f of serviceFlows(s, st.reverseTargets(dpidHex), { profile, finTimeout: this.opts.finIdleTimeout })) {
         // Services sharing a VIP share its ARP rule; keep the first (lowest service id). Identity is
         // the reconciler's own (table, priority, canonical match).
         const id = desiredFlowKey(f);
@@ -249,7 +342,7 @@ export class LoadBalancer implements LbControl, App {
         flows.push(f);
       }
     }
-    this.o.controller.reconciler.setDesired(OWNER, dpid, { flows, groups }).catch((err: Error) => {
+    return this.o.controller.reconciler.setDesired(OWNER, dpid, { flows, groups }).catch((err: Error) => {
       this.log?.warn({ dpid: dpidHex, err: err.message }, 'applying the pipeline failed');
       this.emit({ type: 'error', message: `switch ${dpidHex}: applying the pipeline failed: ${err.message}` });
     });
@@ -277,6 +370,7 @@ export class LoadBalancer implements LbControl, App {
 
   switchDown(sw: SwitchHandle): void {
     if (this.o.controller.switch(sw.dpid)) return; // replaced by a newer connection
+    for (const st of this.services.values()) st.connections.delete(sw.dpidHex);
     this.emit({ type: 'switch_down', dpid: sw.dpidHex });
   }
 
@@ -343,11 +437,7 @@ export class LoadBalancer implements LbControl, App {
   }
 
   private pinOptions(sw: SwitchHandle): PinOptions {
-    return this.isOvs(sw) ? { finTimeout: this.opts.finIdleTimeout } : {};
-  }
-
-  private isOvs(sw: SwitchHandle): boolean {
-    return sw.capabilities.desc?.mfrDesc.includes('Nicira') ?? false;
+    return this.profileOf(sw) === 'ovs' ? { finTimeout: this.opts.finIdleTimeout } : {};
   }
 
   /** A switch rejected a fire-and-forget message (a pin, a pin delete or repoint): say so, at most
@@ -464,17 +554,27 @@ export class LoadBalancer implements LbControl, App {
 
   private tick(): void {
     const now = this.clock();
+    const switches = this.o.controller.switches();
     for (const st of this.services.values()) {
-      const change = st.table.tick(now);
+      const change = st.table.tick(now, this.remembered(st));
       this.applyChange(st, change, 'migration step');
+      let dpids: string[] | undefined;
       for (const b of [...st.backends.values()]) {
         if (b.state !== 'draining') continue;
         const c = st.table.countsFor(b.id);
-        const pins = st.pinsOf(b.id);
+        if (c.owned + c.leaving > 0) {
+          st.slotsGoneAt.delete(b.id);
+          continue;
+        }
+        if (!st.slotsGoneAt.has(b.id)) st.slotsGoneAt.set(b.id, now);
+        dpids ??= switches.filter((sw) => this.servesSwitch(st.service, sw.dpidHex)).map((sw) => sw.dpidHex);
+        // Only counts asked for after the last slot left (plus a margin for packets in flight
+        // through the old buckets) can say the backend has no connection left.
+        const live = st.connectionsOf(b.id, dpids, st.slotsGoneAt.get(b.id)! + CONN_COUNT_MARGIN_MS);
         const deadline = (b.drainStartedAt ?? b.stateSince) + st.service.drainDeadlineMs;
-        if (c.owned + c.leaving === 0 && pins === 0) {
-          this.finishDrain(st, b, 'its last pin is gone');
-        } else if (now >= deadline && c.owned + c.leaving === 0) {
+        if (live === 0 && st.pinsOf(b.id) === 0) {
+          this.finishDrain(st, b, 'its last connection is gone');
+        } else if (now >= deadline) {
           this.dropPins(st, b);
           this.finishDrain(st, b, 'drain deadline passed');
         }
@@ -535,6 +635,46 @@ export class LoadBalancer implements LbControl, App {
     }
   }
 
+  /**
+   * Asks every switch how many exact connection entries (pins and learned entries share the
+   * backend's cookie) it holds per backend, with their packet and byte totals: one aggregate
+   * request per backend. Drains complete on these counts; the traffic of pinned flows is their
+   * deltas. Flows that ended between two counts take their last bytes with them.
+   */
+  private async countConnections(): Promise<void> {
+    if (this.counting) return;
+    this.counting = true;
+    try {
+      const jobs: Promise<void>[] = [];
+      for (const sw of this.o.controller.switches()) {
+        for (const st of this.services.values()) {
+          if (!this.servesSwitch(st.service, sw.dpidHex)) continue;
+          for (const b of st.backends.values()) jobs.push(this.countOne(sw, st, b.id));
+        }
+      }
+      await Promise.allSettled(jobs);
+    } finally {
+      this.counting = false;
+    }
+  }
+
+  private async countOne(sw: SwitchHandle, st: ServiceState, backend: number): Promise<void> {
+    const at = this.clock();
+    const { cookie, mask } = pinCookieMatch(st.service.id, backend);
+    const parts = await sw.multipart({
+      kind: 'aggregate', body: { tableId: OFPTT_ALL, outPort: OFPP.ANY, outGroup: OFPG.ANY, cookie, cookieMask: mask, match: [] },
+    }, 5_000);
+    const agg = parts.find((p) => p.kind === 'aggregate');
+    if (!agg || agg.kind !== 'aggregate' || !st.backends.has(backend)) return;
+    let m = st.connections.get(sw.dpidHex);
+    if (!m) st.connections.set(sw.dpidHex, (m = new Map()));
+    const prev = m.get(backend);
+    if (prev && agg.byteCount >= prev.bytes && agg.packetCount >= prev.packets) {
+      st.addTraffic(backend, Number(agg.packetCount - prev.packets), Number(agg.byteCount - prev.bytes));
+    } else if (!prev) st.addTraffic(backend, Number(agg.packetCount), Number(agg.byteCount));
+    m.set(backend, { flows: agg.flowCount, packets: agg.packetCount, bytes: agg.byteCount, at });
+  }
+
   private async auditPins(): Promise<void> {
     for (const sw of this.o.controller.switches()) await this.auditPinsOn(sw);
   }
@@ -551,8 +691,6 @@ export class LoadBalancer implements LbControl, App {
         body: { tableId: OFPTT_ALL, outPort: OFPP.ANY, outGroup: OFPG.ANY, cookie: COOKIE_KIND_PIN << 56n, cookieMask: PIN_KIND_MASK, match: [] },
       }, 30_000);
       const dumped = new Map<number, FlowTable>();
-      const prevBytes = this.lastPinBytes.get(sw.dpidHex) ?? new Map<number, { packets: bigint; bytes: bigint }>();
-      const nowBytes = new Map<number, { packets: bigint; bytes: bigint }>();
       for (const part of parts) {
         if (part.kind !== 'flow') continue;
         for (const f of part.flows) {
@@ -562,23 +700,12 @@ export class LoadBalancer implements LbControl, App {
           let m = dumped.get(c.serviceId);
           if (!m) dumped.set(c.serviceId, (m = new FlowTable()));
           m.set(client.srcIp, client.srcPort, c.backendId);
-          const t = nowBytes.get(c.backendId) ?? { packets: 0n, bytes: 0n };
-          t.packets += f.packetCount;
-          t.bytes += f.byteCount;
-          nowBytes.set(c.backendId, t);
         }
       }
       const now = this.clock();
       for (const [id, st] of this.byId) {
         st.replacePins(sw.dpidHex, dumped.get(id) ?? new FlowTable(), added.get(id) ?? new FlowTable(16), now);
-        for (const b of st.backends.keys()) {
-          const cur = nowBytes.get(b);
-          const prev = prevBytes.get(b);
-          if (cur && prev && cur.bytes >= prev.bytes) st.addTraffic(b, Number(cur.packets - prev.packets), Number(cur.bytes - prev.bytes));
-          else if (cur && !prev) st.addTraffic(b, Number(cur.packets), Number(cur.bytes));
-        }
       }
-      this.lastPinBytes.set(sw.dpidHex, nowBytes);
     } catch (err) {
       this.log?.info({ dpid: sw.dpidHex, err: (err as Error).message }, 'pin audit failed');
     } finally {
@@ -739,12 +866,14 @@ export class LoadBalancer implements LbControl, App {
       c.pinsRemoved += st.counters.pinsRemoved;
       let pins = 0;
       for (const n of st.pinCounts.values()) pins += n;
+      let connections = 0;
+      for (const b of st.backends.keys()) connections += st.connectionsOf(b) ?? 0;
       const s = st.service;
       return {
         name: s.name, vip: s.vip, port: s.port, proto: s.proto, mode: s.mode,
         backends: st.backends.size,
         activeBackends: [...st.backends.values()].filter((b) => b.state === 'active').length,
-        migrating, pins,
+        migrating, pins, connections,
       };
     });
     return {
@@ -753,6 +882,7 @@ export class LoadBalancer implements LbControl, App {
         dpid: sw.dpidHex, version: sw.version, address: sw.remote, connectedAt: sw.connectedAt.getTime(),
         ports: [...sw.ports.values()].map((p) => ({ portNo: p.portNo, name: p.name, up: (p.state & 1) === 0 && (p.config & 1) === 0 })),
         queueDepth: sw.queueDepth(),
+        profile: this.profileOf(sw), profileForced: this.forcedProfiles.has(sw.dpidHex),
       })),
       services,
       counters: { ...c, migrationsActive, slotsMoved: this.slotsMoved },
@@ -792,6 +922,7 @@ export class LoadBalancer implements LbControl, App {
     const c = st.table.countsFor(b.id);
     return {
       ...b, key: backendKey(b), slots: c.owned, slotsIncoming: c.incoming, pins: st.pinsOf(b.id),
+      connections: st.connectionsOf(b.id) ?? 0,
       traffic: { ...(st.traffic.get(b.id) ?? { packets: 0, bytes: 0 }) },
       ...(st.locations.get(b.id) ? { resolvedMac: st.locations.get(b.id)?.mac } : {}),
     };

@@ -2,6 +2,7 @@
 // Every method validates its input and throws LbError with a clear one-line message on bad input,
 // changing nothing.
 
+import type { SwitchProfile } from '../../controller/capabilities.js';
 import type { Backend, BackendSpec, Service, ServiceSpec, StoredEvent, LbEvent } from './model.js';
 
 export type LbErrorCode = 'invalid' | 'not_found' | 'conflict' | 'unavailable';
@@ -31,8 +32,11 @@ export interface BackendView extends Backend {
   /** Slots this backend owns now (forward buckets), and slots migrating to it. */
   slots: number;
   slotsIncoming: number;
-  /** Pins currently installed for this backend (all switches). */
+  /** Pins the controller knows of for this backend (all switches). */
   pins: number;
+  /** Live connections the switches hold an exact entry for (learned by the switch in the `ovs`
+   * profile, pinned by the controller in `openflow13`), summed over switches, from the last count. */
+  connections: number;
   /** Bytes/packets forwarded to this backend (pins + owned buckets), cumulative. */
   traffic: TrafficCounters;
 }
@@ -63,12 +67,18 @@ export interface SwitchView {
   connectedAt: number;
   ports: { portNo: number; name: string; up: boolean }[];
   queueDepth: number;
+  /** How the controller drives the switch, and whether an operator forced it. */
+  profile: SwitchProfile;
+  profileForced: boolean;
 }
+
+/** A switch profile an operator forced, or `auto` (detected from the switch's description). */
+export type ProfileSetting = SwitchProfile | 'auto';
 
 export interface StatusView {
   startedAt: number;
   switches: SwitchView[];
-  services: { name: string; vip: string; port: number; proto: string; mode: string; backends: number; activeBackends: number; migrating: number; pins: number }[];
+  services: { name: string; vip: string; port: number; proto: string; mode: string; backends: number; activeBackends: number; migrating: number; pins: number; connections: number }[];
   counters: { packetIns: number; pinsInstalled: number; pinsRemoved: number; migrationsActive: number; slotsMoved: number };
 }
 
@@ -88,6 +98,9 @@ export interface LbControl {
   setWeight(service: string, key: string, weight: number): BackendView;
   /** Graceful by default (drain, then delete); `now` moves slots at once and deletes pins. */
   removeBackend(service: string, key: string, opts?: { now?: boolean }): BackendView;
+
+  /** Forces a switch's profile (it need not be connected yet), or returns it to detection. */
+  setSwitchProfile(dpid: string, profile: ProfileSetting): { dpid: string; profile: ProfileSetting };
 
   status(): StatusView;
   eventsSince(afterId: number, limit?: number): StoredEvent[];

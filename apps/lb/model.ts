@@ -114,6 +114,7 @@ export type LbEvent =
   | { type: 'migration_done'; service: string }
   | { type: 'switch_up'; dpid: string; version: number }
   | { type: 'switch_down'; dpid: string }
+  | { type: 'switch_profile'; dpid: string; profile: string }
   | { type: 'error'; message: string; service?: string };
 
 export interface StoredEvent { id: number; at: number; event: LbEvent }

@@ -1,20 +1,41 @@
 // The load balancer's OpenFlow pipeline as pure functions: the flows and group a service wants on
 // a switch (fed to the reconciler), and the per-flow pin the query/reply path installs. One
-// function builds the "send this flow to that backend" actions for buckets, pins and packet-outs.
+// function builds the "send this flow to that backend" actions for buckets, pins, packet-outs and
+// the connection entries an Open vSwitch learns.
+//
+// Two renderings, by switch profile (controller/capabilities.ts):
+// - `openflow13`: a forward bucket rewrites and outputs; a query bucket sends the packet to the
+//   controller, which pins the flow (query/reply).
+// - `ovs`: the switch remembers every connection itself. A bucket of backend B loads B's id into
+//   reg0 and resubmits to LEARN_TABLE, where B's rule learns an exact 5-tuple entry for the
+//   connection (priority and cookie of a pin, so it *is* a pin, made by the switch) and forwards
+//   the packet. Later packets of the connection hit that entry, whatever the bucket says since, so
+//   a slot changes owner at once: a query bucket is rendered as its new owner's bucket.
+//   (Open vSwitch 3.1 creates no flow for a learn placed in a bucket directly; through resubmit
+//   to a rule matching tcp/udp it does.)
 
 import { match as matchOn } from 'ts-pattern';
 import type { Action, Instruction, Match, MessageOf, OxmBasicName, OxmField } from '../../openflow/types.js';
 import { OFPCML_NO_BUFFER, OFPFF, OFPP, OFP_NO_BUFFER } from '../../openflow/types.js';
+import { NXM, NX_LEARN_F, nxFinTimeout, nxLearn, nxResubmit, regField, type LearnSpec } from '../../openflow/nicira.js';
+import type { SwitchProfile } from '../../controller/capabilities.js';
 import { groupIdFor, markerMac, pinCookie, pinCookieMatch, serviceCookie } from './cookies.js';
 import type { Service } from './model.js';
 import type { Bucket } from './slot-table.js';
 import type { DesiredFlow, DesiredGroup } from '../../controller/desired.js';
 
 /** Priorities, highest first. */
-export const PRIO = { pin: 40_000, arp: 30_000, service: 20_000, natReverse: 20_000 } as const;
+export const PRIO = { pin: 40_000, arp: 30_000, service: 20_000, natReverse: 20_000, learn: 100 } as const;
+
+/** The `ovs` profile's second table: one rule per (service, backend) that learns connections. */
+export const LEARN_TABLE = 1;
+
+/** Registers of the `ovs` profile: the chosen backend's id (bucket → learn rule), its output port (→ learn). */
+const REG_BACKEND = 0;
+const REG_PORT = 1;
 
 /** Rule numbers inside a service's cookie space (low 32 bits of the cookie). */
-const RULE = { service: 1, arpRequest: 2, arpReply: 3, natReverseBase: 0x1000_0000 } as const;
+const RULE = { service: 1, arpRequest: 2, arpReply: 3, natReverseBase: 0x1000_0000, learnBase: 0x2000_0000 } as const;
 
 /** Where and how a backend is reached from one switch. */
 export interface BackendTarget {
@@ -53,15 +74,25 @@ export function forwardActions(service: Service, t: BackendTarget, inPort?: numb
     .exhaustive();
 }
 
-/** Actions of one slot's bucket. */
-export function bucketActions(service: Service, slot: number, bucket: Bucket, targetOf: (id: number) => BackendTarget | undefined): Action[] {
+/** `ovs` profile: hand the packet to backend `id`'s learn rule. */
+function rememberActions(id: number): Action[] {
+  return [{ type: 'set_field', field: regField(REG_BACKEND, id) }, nxResubmit(LEARN_TABLE)];
+}
+
+/** Actions of one slot's bucket on a switch of `profile`. */
+export function bucketActions(
+  service: Service, slot: number, bucket: Bucket, targetOf: (id: number) => BackendTarget | undefined, profile: SwitchProfile = 'openflow13',
+): Action[] {
+  const to = (id: number): Action[] => {
+    const t = targetOf(id);
+    // Owner not reachable from this switch yet: let the controller see (and drop) the packets.
+    if (!t) return queryActions(service, slot);
+    return profile === 'ovs' ? rememberActions(id) : forwardActions(service, t);
+  };
   return matchOn(bucket)
-    .with({ kind: 'forward' }, (b) => {
-      const t = targetOf(b.backend);
-      // Owner not reachable from this switch yet: let the controller see (and drop) the packets.
-      return t ? forwardActions(service, t) : queryActions(service, slot);
-    })
-    .with({ kind: 'query' }, () => queryActions(service, slot))
+    .with({ kind: 'forward' }, (b) => to(b.backend))
+    // The switch remembers the old owner's connections: new ones go to the new owner at once.
+    .with({ kind: 'query' }, (b) => (profile === 'ovs' ? (b.to === null ? [] : to(b.to)) : queryActions(service, slot)))
     .with({ kind: 'drop' }, () => [])
     .exhaustive();
 }
@@ -77,8 +108,8 @@ function queryActions(service: Service, slot: number): Action[] {
  * over the 5-tuple instead (values are field masks). Like dp_hash, it maps a flow to the same bucket
  * for as long as the buckets' number and ids stay the same.
  */
-function selectionMethod(service: Service, version: number): DesiredGroup['properties'] {
-  if (service.proto !== 'udp' || version < 6) return undefined;
+function selectionMethod(service: Service, version: number, profile: SwitchProfile): DesiredGroup['properties'] {
+  if (service.proto !== 'udp' || version < 6 || profile !== 'ovs') return undefined;
   return [{
     type: 'ntr_selection_method', method: 'hash', param: 0n,
     fields: [basic('ipv4_src', '255.255.255.255'), basic('ipv4_dst', '255.255.255.255'), basic('udp_src', 0xffff), basic('udp_dst', 0xffff)],
@@ -87,30 +118,82 @@ function selectionMethod(service: Service, version: number): DesiredGroup['prope
 
 export function serviceGroup(
   service: Service, buckets: readonly Bucket[], targetOf: (id: number) => BackendTarget | undefined, version = 4,
+  profile: SwitchProfile = 'openflow13',
 ): DesiredGroup {
-  const properties = selectionMethod(service, version);
+  const properties = selectionMethod(service, version, profile);
   return {
     ...(properties ? { properties } : {}),
     groupId: groupIdFor(service.id),
     groupType: 'select',
     buckets: buckets.map((b, slot) => ({
       weight: 1, watchPort: OFPP.ANY, watchGroup: 0xffffffff, bucketId: slot,
-      actions: bucketActions(service, slot, b, targetOf),
+      actions: bucketActions(service, slot, b, targetOf, profile),
     })),
   };
 }
 
-function flow(priority: number, match: Match, actions: Action[], cookie: bigint): DesiredFlow {
-  return { tableId: 0, priority, match, instructions: apply(actions), cookie, idleTimeout: 0, hardTimeout: 0, flags: 0 };
+function flow(priority: number, match: Match, actions: Action[], cookie: bigint, tableId = 0): DesiredFlow {
+  return { tableId, priority, match, instructions: apply(actions), cookie, idleTimeout: 0, hardTimeout: 0, flags: 0 };
 }
 
-/** The service's static flows on one switch: VIP rule, ARP for the VIP, nat reverse rules. */
-export function serviceFlows(service: Service, reverseTargets: readonly BackendTarget[]): DesiredFlow[] {
+/** The service's part of a packet's match: its protocol, VIP and port. */
+function serviceMatch(service: Service): Match {
+  return [
+    basic('eth_type', 0x0800), basic('ip_proto', IP_PROTO[service.proto]),
+    basic('ipv4_dst', service.vip), basic(l4Dst(service), service.port),
+  ];
+}
+
+/** NXM fields of the client's side and the service's port, per protocol. */
+const NX_L4 = { tcp: { src: NXM.tcpSrc, dst: NXM.tcpDst }, udp: { src: NXM.udpSrc, dst: NXM.udpDst } } as const;
+
+/**
+ * What an Open vSwitch learns for a connection sent to `t`: the pin it would get from the
+ * controller (same match, priority, timeouts, cookie, rewrite), made by the switch at the first
+ * packet. The output port comes from REG_PORT because learn outputs only to a port held in a field.
+ */
+export function learnConnection(service: Service, t: BackendTarget, finTimeout: number): Action {
+  const l4 = NX_L4[service.proto];
+  const specs: LearnSpec[] = [
+    { kind: 'match_value', field: NXM.ethType, value: 0x0800 },
+    { kind: 'match_value', field: NXM.ipProto, value: IP_PROTO[service.proto] },
+    { kind: 'match_field', field: NXM.ipSrc },
+    { kind: 'match_value', field: NXM.ipDst, value: service.vip },
+    { kind: 'match_field', field: l4.src },
+    { kind: 'match_value', field: l4.dst, value: service.port },
+    { kind: 'load_value', field: NXM.ethDst, value: t.mac },
+  ];
+  if (service.mode === 'nat') {
+    specs.push({ kind: 'load_value', field: NXM.ipDst, value: t.ip }, { kind: 'load_value', field: l4.dst, value: t.l4port });
+  }
+  specs.push({ kind: 'output_field', field: NXM.reg(REG_PORT), bits: 16 });
+  return nxLearn({
+    table: 0, priority: PRIO.pin, idleTimeout: service.pinIdleTimeout[service.proto],
+    ...(service.proto === 'tcp' ? { finIdleTimeout: finTimeout } : {}),
+    cookie: pinCookie(service.id, t.id), flags: NX_LEARN_F.SEND_FLOW_REM, specs,
+  });
+}
+
+/** `ovs` profile: backend `t`'s learn rule (reached from its buckets through reg0 and resubmit). */
+export function learnFlow(service: Service, t: BackendTarget, finTimeout: number): DesiredFlow {
+  return flow(PRIO.learn, [...serviceMatch(service), regField(REG_BACKEND, t.id)], [
+    { type: 'set_field', field: regField(REG_PORT, t.port) },
+    learnConnection(service, t, finTimeout),
+    ...forwardActions(service, t),
+  ], serviceCookie(service.id, RULE.learnBase + t.id), LEARN_TABLE);
+}
+
+export interface ServiceFlowOptions {
+  profile: SwitchProfile;
+  /** Idle timeout of a learned TCP entry once FIN or RST was seen (`ovs` profile). */
+  finTimeout: number;
+}
+
+/** The service's static flows on one switch: VIP rule, ARP for the VIP, nat reverse rules, and in
+ * the `ovs` profile one learn rule per backend. `targets`: backends that may have flows here. */
+export function serviceFlows(service: Service, targets: readonly BackendTarget[], o: ServiceFlowOptions = { profile: 'openflow13', finTimeout: 2 }): DesiredFlow[] {
   const flows: DesiredFlow[] = [
-    flow(PRIO.service, [
-      basic('eth_type', 0x0800), basic('ip_proto', IP_PROTO[service.proto]),
-      basic('ipv4_dst', service.vip), basic(l4Dst(service), service.port),
-    ], [{ type: 'group', groupId: groupIdFor(service.id) }], serviceCookie(service.id, RULE.service)),
+    flow(PRIO.service, serviceMatch(service), [{ type: 'group', groupId: groupIdFor(service.id) }], serviceCookie(service.id, RULE.service)),
     // ARP requests for the VIP: the controller answers with the service's virtual MAC.
     flow(PRIO.arp, [basic('eth_type', 0x0806), basic('arp_op', 1), basic('arp_tpa', service.vip)],
       [output(OFPP.CONTROLLER)], serviceCookie(service.id, RULE.arpRequest)),
@@ -120,7 +203,7 @@ export function serviceFlows(service: Service, reverseTargets: readonly BackendT
       [output(OFPP.CONTROLLER), output(OFPP.NORMAL)], serviceCookie(service.id, RULE.arpReply)),
   ];
   if (service.mode === 'nat') {
-    for (const t of reverseTargets) {
+    for (const t of targets) {
       flows.push(flow(PRIO.natReverse, [
         basic('eth_type', 0x0800), basic('ip_proto', IP_PROTO[service.proto]),
         basic('ipv4_src', t.ip), basic(l4Src(service), t.l4port),
@@ -130,6 +213,7 @@ export function serviceFlows(service: Service, reverseTargets: readonly BackendT
       ], serviceCookie(service.id, RULE.natReverseBase + t.id)));
     }
   }
+  if (o.profile === 'ovs') for (const t of targets) flows.push(learnFlow(service, t, o.finTimeout));
   return flows;
 }
 
@@ -139,18 +223,9 @@ export interface FlowClient {
   srcPort: number;
 }
 
-/** Open vSwitch's fin_timeout action (NXAST_FIN_TIMEOUT): shortens a pin's idle timeout once the
- * TCP connection sends FIN or RST, so drains end soon after connections close. */
-export function nxFinTimeout(idleSeconds: number): Action {
-  const data = Buffer.alloc(8);
-  data.writeUInt16BE(19, 0); // subtype NXAST_FIN_TIMEOUT
-  data.writeUInt16BE(idleSeconds, 2); // fin_idle_timeout
-  data.writeUInt16BE(0, 4); // fin_hard_timeout
-  return { type: 'experimenter', experimenter: 0x00002320, data };
-}
-
 export interface PinOptions {
-  /** Append Open vSwitch's fin_timeout (only on switches that understand Nicira actions). */
+  /** Open vSwitch's fin_timeout (`ovs` profile only): a pin's idle timeout shortens once the TCP
+   * connection sends FIN or RST, so drains end soon after connections close. */
   finTimeout?: number;
 }
 
@@ -178,10 +253,7 @@ export function repointPinsFlowMod(service: Service, t: BackendTarget, opts: Pin
     idleTimeout: 0, hardTimeout: 0, priority: PRIO.pin, bufferId: OFP_NO_BUFFER, outPort: OFPP.ANY, outGroup: 0xffffffff,
     // The service's part of a pin's match: it selects every pin of the service (the cookie picks the
     // backend's) and gives the rewrite actions their prerequisites.
-    flags: 0, match: [
-      basic('eth_type', 0x0800), basic('ip_proto', IP_PROTO[service.proto]),
-      basic('ipv4_dst', service.vip), basic(l4Dst(service), service.port),
-    ],
+    flags: 0, match: serviceMatch(service),
     instructions: apply(pinActions(service, t, opts)),
   };
 }

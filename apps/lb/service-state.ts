@@ -30,6 +30,14 @@ export interface TargetEntry {
   out?: PacketOutTemplate;
 }
 
+export interface ConnectionCount {
+  flows: number;
+  packets: bigint;
+  bytes: bigint;
+  /** When the count was requested (clock ms). */
+  at: number;
+}
+
 export interface PinDecision {
   backend: number;
   entry: TargetEntry;
@@ -50,6 +58,12 @@ export class ServiceState {
   /** Cumulative traffic per backend id. */
   readonly traffic = new Map<number, { packets: number; bytes: number }>();
   readonly counters = { packetIns: 0, pinsInstalled: 0, pinsRemoved: 0 };
+  /** dpid → backend id → the switch's exact entries for the backend (learned or pinned) at the last
+   * count, when that count was asked for, and its packet and byte totals (for traffic deltas). */
+  readonly connections = new Map<string, Map<number, ConnectionCount>>();
+  /** Backend id → when a draining backend was first seen with no slot left (drain completion
+   * trusts only connection counts asked for after that). */
+  readonly slotsGoneAt = new Map<number, number>();
   table: SlotTable;
   /** dpid → backend id → target entry; cleared whenever a backend or its location changes. */
   private readonly targets = new Map<string, Map<number, TargetEntry | null>>();
@@ -83,6 +97,8 @@ export class ServiceState {
     this.locations.delete(b.id);
     this.pinCounts.delete(b.id);
     this.traffic.delete(b.id);
+    this.slotsGoneAt.delete(b.id);
+    for (const m of this.connections.values()) m.delete(b.id);
     this.registry.forgetBackend(b.id);
     for (const m of this.pins.values()) m.deleteValue(b.id);
   }
@@ -91,8 +107,9 @@ export class ServiceState {
     return [...this.backends.values()].map((b) => ({ id: b.id, weight: b.weight, state: b.state }));
   }
 
-  rebalance(now: number): SlotChange {
-    return this.table.rebalance(this.backendInfos(), now, this.activity);
+  /** `remembered`: every switch of the service remembers connections, so slots move at once. */
+  rebalance(now: number, remembered = false): SlotChange {
+    return this.table.rebalance(this.backendInfos(), now, this.activity, remembered);
   }
 
   /** How backend `id` is reached from switch `dpid`, if it is known there. */
@@ -204,6 +221,24 @@ export class ServiceState {
     for (const m of this.pins.values()) m.deleteValue(backend);
     this.pinCounts.delete(backend);
     this.registry.forgetBackend(backend);
+  }
+
+  /** Live connections of a backend summed over `dpids`; null if some switch has not counted them
+   * since `since`. */
+  connectionsOf(backend: number, dpids?: readonly string[], since = 0): number | null {
+    let n = 0;
+    for (const [dpid, m] of this.connections) {
+      if (dpids && !dpids.includes(dpid)) continue;
+      const c = m.get(backend);
+      if (c) n += c.flows;
+    }
+    if (dpids) {
+      for (const dpid of dpids) {
+        const c = this.connections.get(dpid)?.get(backend);
+        if (!c || c.at < since) return null;
+      }
+    }
+    return n;
   }
 
   pinsOf(backend: number): number {

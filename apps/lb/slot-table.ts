@@ -45,6 +45,19 @@ export interface SlotTableOptions {
   tracking: Tracking;
 }
 
+/**
+ * A stopping controller parks its query slots (`openflow13` profile): each forwards to its old owner
+ * while that one can serve (its connections are there, and it still takes new ones until the
+ * controller is back), else to the new owner, so nothing in the data path waits for a controller
+ * that is gone.
+ */
+export function parkedBucket(b: Bucket, canServe: (id: number) => boolean): Bucket {
+  if (b.kind !== 'query') return b;
+  if (b.from !== null && canServe(b.from)) return { kind: 'forward', backend: b.from };
+  if (b.to !== null && canServe(b.to)) return { kind: 'forward', backend: b.to };
+  return { kind: 'drop' };
+}
+
 /** A bucket's action as the switch sees it: two buckets with the same key need no update. */
 function actionKey(b: Bucket): string {
   switch (b.kind) {
@@ -154,7 +167,7 @@ export class SlotTable {
    * flight (see the file comment). `activity[slot]`: recent packets of each bucket (group stats),
    * so the least active slots move first.
    */
-  rebalance(backends: BackendInfo[], now: number, activity?: ArrayLike<number>): SlotChange {
+  rebalance(backends: BackendInfo[], now: number, activity?: ArrayLike<number>, remembered = false): SlotChange {
     const before = this.actionKeys();
     const moved: SlotChange['moved'] = [];
     const serving = new Set<number>();
@@ -186,8 +199,9 @@ export class SlotTable {
       const o = this.owners[s];
       const d = desired[s];
       const m = this.migs.get(s);
-      if (o === null || !serving.has(o)) {
-        // The owner can no longer serve: nothing to keep the old path for, move at once.
+      if (o === null || !serving.has(o) || (remembered && o !== d)) {
+        // The owner can no longer serve: nothing to keep the old path for, move at once. Nor when
+        // the switches remember every connection (`ovs` profile): its flows stay with it anyway.
         if (m) this.endMigration(s);
         if (o !== d) { this.owners[s] = d; moved.push({ slot: s, from: o, to: d }); }
       } else if (d === o) {
@@ -212,13 +226,14 @@ export class SlotTable {
     if (m && m.phase === 'query' && m.from === id && now > m.lastFromPinAt) m.lastFromPinAt = now;
   }
 
-  /** Finish query migrations whose window is over; start pending ones within the bound. */
-  tick(now: number): SlotChange {
+  /** Finish query migrations whose window is over (all of them, pending ones too, when the switches
+   * remember every connection); start pending ones within the bound. */
+  tick(now: number, remembered = false): SlotChange {
     // Only finishing and starting slots can change: compare just those (tick runs often).
     const before = new Map<number, string>();
     const moved: SlotChange['moved'] = [];
     for (const m of [...this.migs.values()]) {
-      if (m.phase !== 'query' || now < windowEnd(m, this.windows)) continue;
+      if (!remembered && (m.phase !== 'query' || now < windowEnd(m, this.windows))) continue;
       before.set(m.slot, actionKey(this.bucket(m.slot)));
       this.endMigration(m.slot);
       this.owners[m.slot] = m.to;

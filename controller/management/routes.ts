@@ -62,6 +62,15 @@ const routes: Route[] = [
   }),
   route('DELETE /services/:name/backends/:key', (c, p, r) =>
     ok(c.removeBackend(p.name!, p.key!, { now: flag(r.query, 'now') }))),
+  route('PUT /switches/:dpid/profile', (c, p, r) => {
+    const body = objectBody(r.body);
+    onlyFields(body, ['profile']);
+    const profile = body.profile;
+    if (profile !== 'ovs' && profile !== 'openflow13' && profile !== 'auto') {
+      throw new HttpError(400, 'profile must be one of "ovs", "openflow13", "auto"');
+    }
+    return ok(c.setSwitchProfile(p.dpid!, profile));
+  }),
   route('GET /events', (c, _p, r) => {
     const after = queryInt(r.query, 'after', 0, 0, Number.MAX_SAFE_INTEGER);
     const limit = queryInt(r.query, 'limit', EVENTS_LIMIT_DEFAULT, 1, EVENTS_LIMIT_MAX);

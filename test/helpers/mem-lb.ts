@@ -2,7 +2,7 @@
 // management server and CLI only. The real load balancer lives in apps/lb.
 import { isIPv4 } from 'node:net';
 import {
-  LbError, type BackendView, type LbControl, type ServiceInput, type ServiceView, type StatusView,
+  LbError, type BackendView, type LbControl, type ProfileSetting, type ServiceInput, type ServiceView, type StatusView,
 } from '../../apps/lb/control.js';
 import {
   SERVICE_DEFAULTS, SLOTS_MAX, SLOTS_MIN, WEIGHT_MAX, backendKey, takesNewFlows,
@@ -81,7 +81,7 @@ export class MemLb implements LbControl {
     if (svc.backends.some((b) => b.key === key)) throw new LbError('conflict', `service ${service} already has backend ${key}`);
     const b: BackendView = {
       ...spec, key, id: this.nextBackendId++, service, state: 'active', stateSince: Date.now(), removeWhenDrained: false,
-      slots: 0, slotsIncoming: 0, pins: 0, traffic: { packets: 0, bytes: 0 },
+      slots: 0, slotsIncoming: 0, pins: 0, connections: 0, traffic: { packets: 0, bytes: 0 },
     };
     svc.backends.push(b);
     this.emit({ type: 'backend_added', service, backend: key });
@@ -134,6 +134,11 @@ export class MemLb implements LbControl {
     return structuredClone(b);
   }
 
+  setSwitchProfile(dpid: string, profile: ProfileSetting): { dpid: string; profile: ProfileSetting } {
+    if (!/^[0-9a-f]{1,16}$/i.test(dpid)) throw new LbError('invalid', `bad datapath id "${dpid}"`);
+    return { dpid: dpid.toLowerCase().padStart(16, '0'), profile };
+  }
+
   status(): StatusView {
     return {
       startedAt: 0,
@@ -142,6 +147,7 @@ export class MemLb implements LbControl {
         name: s.name, vip: s.vip, port: s.port, proto: s.proto, mode: s.mode,
         backends: s.backends.length, activeBackends: s.backends.filter((b) => b.state === 'active').length,
         migrating: s.migrations.length, pins: s.backends.reduce((n, b) => n + b.pins, 0),
+        connections: s.backends.reduce((n, b) => n + b.connections, 0),
       })),
       counters: { ...this.counters },
     };

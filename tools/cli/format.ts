@@ -33,10 +33,11 @@ export function ago(ms: number, now = Date.now()): string {
 export function servicesTable(services: ServiceView[]): string {
   if (services.length === 0) return 'no services';
   return table(
-    ['NAME', 'VIP', 'PORT', 'PROTO', 'MODE', 'SLOTS', 'BACKENDS', 'ACTIVE', 'MIGRATING', 'PINS'],
+    ['NAME', 'VIP', 'PORT', 'PROTO', 'MODE', 'SLOTS', 'BACKENDS', 'ACTIVE', 'MIGRATING', 'CONNS', 'PINS'],
     services.map((s) => [
       s.name, s.vip, s.port, s.proto, s.mode, s.slots, s.backends.length,
-      s.backends.filter((b) => b.state === 'active').length, s.migrations.length, s.backends.reduce((n, b) => n + b.pins, 0),
+      s.backends.filter((b) => b.state === 'active').length, s.migrations.length,
+      s.backends.reduce((n, b) => n + b.connections, 0), s.backends.reduce((n, b) => n + b.pins, 0),
     ]),
   );
 }
@@ -44,9 +45,9 @@ export function servicesTable(services: ServiceView[]): string {
 export function backendsTable(backends: BackendView[], now = Date.now()): string {
   if (backends.length === 0) return 'no backends';
   return table(
-    ['BACKEND', 'STATE', 'SINCE', 'WEIGHT', 'SLOTS', 'INCOMING', 'PINS', 'PACKETS', 'BYTES', 'MAC'],
+    ['BACKEND', 'STATE', 'SINCE', 'WEIGHT', 'SLOTS', 'INCOMING', 'CONNS', 'PINS', 'PACKETS', 'BYTES', 'MAC'],
     backends.map((b) => [
-      b.key, b.state, ago(b.stateSince, now), b.weight, b.slots, b.slotsIncoming, b.pins,
+      b.key, b.state, ago(b.stateSince, now), b.weight, b.slots, b.slotsIncoming, b.connections, b.pins,
       human(b.traffic.packets), human(b.traffic.bytes), b.mac ?? b.resolvedMac ?? '-',
     ]),
   );
@@ -77,14 +78,14 @@ export function statusText(st: StatusView, now = Date.now()): string {
     '',
     st.switches.length === 0
       ? 'no switches connected'
-      : table(['SWITCH', 'OF', 'ADDRESS', 'UP', 'PORTS', 'QUEUE'], st.switches.map((w) => [
-        w.dpid, `1.${w.version - 1}`, w.address, ago(w.connectedAt, now), w.ports.length, w.queueDepth,
+      : table(['SWITCH', 'OF', 'PROFILE', 'ADDRESS', 'UP', 'PORTS', 'QUEUE'], st.switches.map((w) => [
+        w.dpid, `1.${w.version - 1}`, `${w.profile}${w.profileForced ? ' (forced)' : ''}`, w.address, ago(w.connectedAt, now), w.ports.length, w.queueDepth,
       ])),
     '',
     st.services.length === 0
       ? 'no services'
-      : table(['SERVICE', 'VIP', 'PROTO', 'MODE', 'BACKENDS', 'ACTIVE', 'MIGRATING', 'PINS'], st.services.map((s) => [
-        s.name, `${s.vip}:${s.port}`, s.proto, s.mode, s.backends, s.activeBackends, s.migrating, s.pins,
+      : table(['SERVICE', 'VIP', 'PROTO', 'MODE', 'BACKENDS', 'ACTIVE', 'MIGRATING', 'CONNS', 'PINS'], st.services.map((s) => [
+        s.name, `${s.vip}:${s.port}`, s.proto, s.mode, s.backends, s.activeBackends, s.migrating, s.connections, s.pins,
       ])),
   ];
   return parts.join('\n');
@@ -103,6 +104,7 @@ export function describeEvent(e: StoredEvent): string {
     .with({ type: 'migration_done' }, (x) => `${x.service}: migration done`)
     .with({ type: 'switch_up' }, (x) => `switch ${x.dpid} connected (OpenFlow 1.${x.version - 1})`)
     .with({ type: 'switch_down' }, (x) => `switch ${x.dpid} disconnected`)
+    .with({ type: 'switch_profile' }, (x) => `switch ${x.dpid} profile set to ${x.profile}`)
     .with({ type: 'error' }, (x) => `error${x.service ? ` in ${x.service}` : ''}: ${x.message}`)
     .exhaustive();
   return `${new Date(e.at).toISOString()}  #${e.id}  ${what}`;

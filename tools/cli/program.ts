@@ -178,8 +178,8 @@ export function buildProgram(): Command {
       : await client.delete<BackendView>(`${backendPath(svc, key)}${o.now ? '?now=1' : ''}`);
     if (!o.wait) {
       if (json) printJson(v);
-      else if (verb === 'drain') print(`backend ${key} of ${svc}: ${v.state} (${v.pins} pins left)`);
-      else print(v.state === 'removed' ? `backend ${key} removed from ${svc}` : `backend ${key} of ${svc}: ${v.state}, removed when its last pin is gone`);
+      else if (verb === 'drain') print(`backend ${key} of ${svc}: ${v.state} (${Math.max(v.connections, v.pins)} connections left)`);
+      else print(v.state === 'removed' ? `backend ${key} removed from ${svc}` : `backend ${key} of ${svc}: ${v.state}, removed when its last connection is gone`);
       return;
     }
     const done = await waitForBackend({ client, service: svc, key, goal, out: json ? process.stderr : process.stdout, initialSlots, timeoutMs });
@@ -188,7 +188,7 @@ export function buildProgram(): Command {
   };
 
   withClientOptions(backend.command('drain <service> <backend>'))
-    .description('stop new flows to a backend and keep it until its last pin is gone')
+    .description('stop new flows to a backend and keep it until its last connection is gone')
     .option('--wait', 'wait until it is drained, showing progress')
     .option('--timeout <seconds>', 'with --wait: give up waiting after this long')
     .action(waitable('drain', 'drained'));
@@ -227,6 +227,18 @@ export function buildProgram(): Command {
       const list = await client.get<BackendView[]>(`${servicePath(svc)}/backends`);
       if (json) printJson(list);
       else print(backendsTable(list));
+    });
+
+  // ---- switches
+  const sw = program.command('switch').description('how the controller drives each switch');
+  withClientOptions(sw.command('profile <dpid> <profile>'))
+    .description('force a switch\'s profile: ovs (the switch remembers connections; Open vSwitch), openflow13 (standard OpenFlow 1.3 only), or auto (detected)')
+    .action(async (dpid: string, profile: string, _o: unknown, cmd: Command) => {
+      const { client, json } = context(cmd);
+      if (!['ovs', 'openflow13', 'auto'].includes(profile)) throw new CliError(`bad profile "${profile}": expected ovs, openflow13 or auto`);
+      const v = await client.put<{ dpid: string; profile: string }>(`/switches/${encodeURIComponent(dpid)}/profile`, { profile });
+      if (json) printJson(v);
+      else print(`switch ${v.dpid}: profile ${v.profile}`);
     });
 
   // ---- status, events, watch

@@ -10,21 +10,22 @@ export interface Progress {
   /** Slots the backend still owns or is giving away. */
   slotsLeft: number;
   slotsMoved: number;
-  pinsLeft: number;
+  /** Live connections the switches hold for it (learned entries or pins, whichever is more). */
+  connectionsLeft: number;
 }
 
 export function progressOf(svc: ServiceView, key: string, initialSlots: number): Progress {
   const b = svc.backends.find((x) => x.key === key);
-  if (!b) return { state: 'gone', slotsLeft: 0, slotsMoved: initialSlots, pinsLeft: 0 };
+  if (!b) return { state: 'gone', slotsLeft: 0, slotsMoved: initialSlots, connectionsLeft: 0 };
   const owned = svc.slotOwners.filter((o) => o === key).length;
   const leaving = svc.migrations.filter((m) => m.from === key && svc.slotOwners[m.slot] !== key).length;
   const slotsLeft = owned + leaving;
-  return { state: b.state, slotsLeft, slotsMoved: Math.max(0, initialSlots - slotsLeft), pinsLeft: b.pins };
+  return { state: b.state, slotsLeft, slotsMoved: Math.max(0, initialSlots - slotsLeft), connectionsLeft: Math.max(b.connections, b.pins) };
 }
 
 export function progressLine(key: string, p: Progress, elapsedMs: number): string {
   const state = p.state === 'gone' ? 'removed' : p.state;
-  return `${key}  ${state}  ·  slots ${p.slotsLeft} left, ${p.slotsMoved} moved  ·  pins ${p.pinsLeft} left  ·  ${(elapsedMs / 1000).toFixed(1)}s`;
+  return `${key}  ${state}  ·  slots ${p.slotsLeft} left, ${p.slotsMoved} moved  ·  connections ${p.connectionsLeft} left  ·  ${(elapsedMs / 1000).toFixed(1)}s`;
 }
 
 export function isDone(goal: WaitGoal, p: Progress): boolean {
@@ -57,7 +58,7 @@ export async function waitForBackend(o: WaitOptions): Promise<{ progress: Progre
     } catch (err) {
       // The service itself went away: so did the backend.
       if (err instanceof CliError && /no service/i.test(err.message) && o.goal === 'removed') {
-        return { progress: { state: 'gone', slotsLeft: 0, slotsMoved: initialSlots ?? 0, pinsLeft: 0 }, backend: undefined };
+        return { progress: { state: 'gone', slotsLeft: 0, slotsMoved: initialSlots ?? 0, connectionsLeft: 0 }, backend: undefined };
       }
       throw err;
     }
@@ -78,7 +79,7 @@ export async function waitForBackend(o: WaitOptions): Promise<{ progress: Progre
     }
     if (o.timeoutMs !== undefined && Date.now() - started > o.timeoutMs) {
       if (tty) o.out.write('\n');
-      throw new CliError(`gave up waiting after ${Math.round(o.timeoutMs / 1000)} s: ${o.key} is ${p.state} with ${p.pinsLeft} pins left (it carries on without us)`);
+      throw new CliError(`gave up waiting after ${Math.round(o.timeoutMs / 1000)} s: ${o.key} is ${p.state} with ${p.connectionsLeft} connections left (it carries on without us)`);
     }
     await new Promise((r) => setTimeout(r, o.pollMs ?? 250));
   }

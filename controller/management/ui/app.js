@@ -267,9 +267,11 @@ function renderSwitches() {
     el.innerHTML = '<div class="empty">no switches connected</div>';
     return;
   }
-  el.innerHTML = `<table><thead><tr><th>Datapath</th><th>OF</th><th>Address</th><th class="num">Ports</th><th class="num">Up</th></tr></thead><tbody>${
+  el.innerHTML = `<table><thead><tr><th>Datapath</th><th>OF</th><th>Profile</th><th>Address</th><th class="num">Ports</th><th class="num">Up</th></tr></thead><tbody>${
     st.switches.map((w) => `<tr data-switch="${esc(w.dpid)}">
-      <td class="mono">${esc(w.dpid)}</td><td>1.${w.version - 1}</td><td class="mono">${esc(w.address)}</td>
+      <td class="mono">${esc(w.dpid)}</td><td>1.${w.version - 1}</td>
+      <td class="profile" title="${w.profile === 'ovs' ? 'the switch remembers every connection (learn)' : 'standard OpenFlow 1.3: query/reply migration windows'}">${esc(w.profile)}${w.profileForced ? ' (forced)' : ''}</td>
+      <td class="mono">${esc(w.address)}</td>
       <td class="num" title="${esc(w.ports.map((p) => `${p.portNo} ${p.name}${p.up ? '' : ' (down)'}`).join(', '))}">${w.ports.filter((p) => p.up).length}/${w.ports.length}</td>
       <td class="num">${esc(since(w.connectedAt))}</td></tr>`).join('')
   }</tbody></table>`;
@@ -287,6 +289,7 @@ function renderServices() {
 function serviceHtml(svc) {
   const colors = colorsOf(svc);
   const pins = svc.backends.reduce((n, b) => n + b.pins, 0);
+  const conns = svc.backends.reduce((n, b) => n + (b.connections ?? 0), 0);
   const migrating = svc.migrations.length;
   return `<section class="panel service" data-service="${esc(svc.name)}">
     <header>
@@ -296,7 +299,7 @@ function serviceHtml(svc) {
       <span class="pill">${svc.slots} slots</span>
       ${svc.tracking === 'all' ? '<span class="pill">tracks all flows</span>' : ''}
       ${migrating ? `<span class="pill mig">${migrating} migrating</span>` : ''}
-      <span class="meta">${human(pins)} pins · ${human(svc.counters.packetIns)} packet-ins</span>
+      <span class="meta">${human(conns)} connections · ${human(pins)} pins · ${human(svc.counters.packetIns)} packet-ins</span>
     </header>
     <div class="ring">${ringSvg(svc, colors)}
       <div class="legend">
@@ -385,13 +388,14 @@ function backendsTable(svc, colors) {
       <td><span class="state ${esc(b.state)}">${esc(b.state)}</span> <span class="t">${esc(since(b.stateSince))}</span></td>
       <td class="num">${b.weight}</td>
       <td class="num">${b.slots}${b.slotsIncoming ? ` <span class="pill mig">+${b.slotsIncoming}</span>` : ''}<span class="bar"><svg width="60" height="6"><rect width="${(share * 60).toFixed(1)}" height="6" fill="${colors.get(b.key)}"/></svg></span></td>
+      <td class="num conns">${human(b.connections ?? 0)}</td>
       <td class="num">${human(b.pins)}</td>
       <td class="num rate-pkts">${r ? human(r.packetsPerSec) : '0'}</td>
       <td class="num rate-bytes">${r ? bytesRate(r.bytesPerSec) : '0 B/s'}</td>
       <td class="mono">${esc(b.mac || b.resolvedMac || '—')}</td>
     </tr>`;
   }).join('');
-  return `<table><thead><tr><th>Backend</th><th>State</th><th class="num">Weight</th><th class="num">Slots</th><th class="num">Pins</th><th class="num">Pkts/s</th><th class="num">Traffic</th><th>MAC</th></tr></thead><tbody>${rows}</tbody></table>`;
+  return `<table><thead><tr><th>Backend</th><th>State</th><th class="num">Weight</th><th class="num">Slots</th><th class="num">Conns</th><th class="num">Pins</th><th class="num">Pkts/s</th><th class="num">Traffic</th><th>MAC</th></tr></thead><tbody>${rows}</tbody></table>`;
 }
 
 /** Rates change every second; update just those cells. */
@@ -470,6 +474,7 @@ function describe(e) {
     case 'migration_done': return ['good', 'migration done', x.service];
     case 'switch_up': return ['good', 'switch connected', `${x.dpid} · OpenFlow 1.${x.version - 1}`];
     case 'switch_down': return ['bad', 'switch disconnected', x.dpid];
+    case 'switch_profile': return ['info', `profile ${x.profile}`, x.dpid];
     case 'error': return ['bad', 'error', `${x.service ? `${x.service}: ` : ''}${x.message}`];
     default: return ['info', x.type, ''];
   }

@@ -42,19 +42,19 @@ describe('--wait progress', () => {
   const svc = (owners: (string | null)[], migFrom: number[], state: string, pins: number): ServiceView => ({
     slotOwners: owners,
     migrations: migFrom.map((slot) => ({ slot, from: 'a', to: 'b', since: 0, phase: 'query' })),
-    backends: state === 'gone' ? [] : [{ key: 'a', state, pins }],
+    backends: state === 'gone' ? [] : [{ key: 'a', state, pins, connections: 0 }],
   }) as unknown as ServiceView;
 
   it('counts owned and leaving slots, and moved ones against the baseline', () => {
-    expect(progressOf(svc(['a', 'a', 'b', 'b'], [], 'draining', 3), 'a', 4)).toEqual({ state: 'draining', slotsLeft: 2, slotsMoved: 2, pinsLeft: 3 });
+    expect(progressOf(svc(['a', 'a', 'b', 'b'], [], 'draining', 3), 'a', 4)).toEqual({ state: 'draining', slotsLeft: 2, slotsMoved: 2, connectionsLeft: 3 });
     // A query slot still owned by 'a' counts once.
     expect(progressOf(svc(['a', 'b', 'b', 'b'], [0], 'draining', 1), 'a', 4).slotsLeft).toBe(1);
-    expect(progressOf(svc([], [], 'gone', 0), 'a', 4)).toEqual({ state: 'gone', slotsLeft: 0, slotsMoved: 4, pinsLeft: 0 });
+    expect(progressOf(svc([], [], 'gone', 0), 'a', 4)).toEqual({ state: 'gone', slotsLeft: 0, slotsMoved: 4, connectionsLeft: 0 });
   });
   it('knows when a drain or a removal is done', () => {
-    expect(isDone('drained', { state: 'draining', slotsLeft: 0, slotsMoved: 4, pinsLeft: 2 })).toBe(false);
-    expect(isDone('drained', { state: 'drained', slotsLeft: 0, slotsMoved: 4, pinsLeft: 0 })).toBe(true);
-    expect(isDone('removed', { state: 'drained', slotsLeft: 0, slotsMoved: 4, pinsLeft: 0 })).toBe(false);
-    expect(isDone('removed', { state: 'gone', slotsLeft: 0, slotsMoved: 4, pinsLeft: 0 })).toBe(true);
+    expect(isDone('drained', { state: 'draining', slotsLeft: 0, slotsMoved: 4, connectionsLeft: 2 })).toBe(false);
+    expect(isDone('drained', { state: 'drained', slotsLeft: 0, slotsMoved: 4, connectionsLeft: 0 })).toBe(true);
+    expect(isDone('removed', { state: 'drained', slotsLeft: 0, slotsMoved: 4, connectionsLeft: 0 })).toBe(false);
+    expect(isDone('removed', { state: 'gone', slotsLeft: 0, slotsMoved: 4, connectionsLeft: 0 })).toBe(true);
   });
 });
