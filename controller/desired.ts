@@ -70,9 +70,22 @@ function hex(write: (wr: Writer) => void): string {
   return bytesOf(write).toString('hex');
 }
 
+/** Open vSwitch's OpenFlow 1.3 form of tcp_flags: ONF experimenter OXM field 42 (OF1.5 made it basic). */
+const ONF_EXPERIMENTER = 0x4f4e4600;
+const TCP_FLAGS_CODE = 42;
+
+/** A field as the other encodings of the same match would give it: tcp_flags sent as OXM basic
+ * comes back from an OpenFlow 1.3 dump in its ONF experimenter form. */
+function normalizeOxm(field: OxmField): OxmField {
+  if (field.kind !== 'other' || field.oxmClass !== 0xffff || field.field !== TCP_FLAGS_CODE) return field;
+  const p = field.payload;
+  if (p.length !== (field.hasMask ? 8 : 6) || p.readUInt32BE(0) !== ONF_EXPERIMENTER) return field;
+  return { kind: 'basic', name: 'tcp_flags', value: p.readUInt16BE(4), ...(field.hasMask ? { mask: p.readUInt16BE(6) } : {}) };
+}
+
 /** One OXM field's canonical bytes (hex), or null for a field that matches everything. */
 export function canonicalOxm(field: OxmField): string | null {
-  const bytes = bytesOf((wr) => writeOxm(wr, field));
+  const bytes = bytesOf((wr) => writeOxm(wr, normalizeOxm(field)));
   const hasMask = (bytes[2] & 1) === 1;
   if (!hasMask) return bytes.toString('hex');
   const prefix = bytes.readUInt16BE(0) === 0xffff ? 4 : 0; // experimenter OXM: 4-byte experimenter id

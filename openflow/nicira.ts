@@ -1,11 +1,11 @@
-// Open vSwitch (Nicira) extensions the `ovs` switch profile uses: NXM field headers, registers as
-// OXM fields, and the NX actions resubmit, learn and fin_timeout, encoded as experimenter actions
+// Open vSwitch (Nicira) extensions the `ovs` switch profile uses: NXM field headers and the NX
+// actions resubmit, learn and fin_timeout, encoded as experimenter actions
 // (openflow/actions.ts keeps them byte-exact, so what we send is what a flow dump gives back).
 // Encodings follow Open vSwitch's lib/ofp-actions.c and lib/learn.c; the unit tests check every
 // builder against `ovs-ofctl ofp-print`.
 import { Writer } from './buf.js';
 import { parseIpv4 } from './packet/addr.js';
-import type { Action, OxmField } from './types.js';
+import type { Action } from './types.js';
 import { NX_VENDOR_ID } from './actions.js';
 
 /** NX action subtypes (lib/ofp-actions.c, enum ofp_raw_action_type). */
@@ -35,16 +35,11 @@ export const NXM = {
   tcpDst: nxm('NXM_OF_TCP_DST', 0, 10, 2),
   udpSrc: nxm('NXM_OF_UDP_SRC', 0, 11, 2),
   udpDst: nxm('NXM_OF_UDP_DST', 0, 12, 2),
-  reg: (n: number): NxmField => nxm(`NXM_NX_REG${n}`, 1, n, 4),
+  /** OpenFlow's metadata (an OXM basic field: it has no NXM header of its own). Unlike Nicira
+   * registers, Open vSwitch gives it back in flow dumps as sent, in OpenFlow 1.3 and 1.5 alike
+   * (registers come back as 1.5 packet registers), so the reconciler sees what it installed. */
+  metadata: { name: 'OXM_OF_METADATA', header: 0x80000408, bits: 64 } satisfies NxmField,
 } as const;
-
-/** Register n (32 bits) as an OXM field: matches and set_field use it (class NXM_1). */
-export function regField(n: number, value: number): OxmField {
-  if (!Number.isInteger(n) || n < 0 || n > 15) throw new RangeError(`register ${n} out of range (0..15)`);
-  const payload = Buffer.alloc(4);
-  payload.writeUInt32BE(value >>> 0, 0);
-  return { kind: 'other', oxmClass: 0x0001, field: n, hasMask: false, payload };
-}
 
 function nxAction(subtype: number, body: (w: Writer) => void): Action {
   const w = new Writer(256);
@@ -82,8 +77,8 @@ export type LearnSpec =
   | { kind: 'match_value'; field: NxmField; value: LearnValue }
   /** The learned flow sets the field to a fixed value. */
   | { kind: 'load_value'; field: NxmField; value: LearnValue }
-  /** The learned flow outputs to the port held (at learn time) in `field`'s low `bits` bits. */
-  | { kind: 'output_field'; field: NxmField; bits: number };
+  /** The learned flow outputs to the port held (at learn time) in bits ofs..ofs+bits-1 of `field`. */
+  | { kind: 'output_field'; field: NxmField; ofs: number; bits: number };
 
 /** A learn immediate: a number, a MAC ("aa:bb:..") or an IPv4 address ("10.0.0.1"). */
 export type LearnValue = number | string;
@@ -161,7 +156,7 @@ export function nxLearn(l: LearnAction): Action {
           break;
         case 'output_field':
           w.u16(DST_OUTPUT | s.bits);
-          w.u32(s.field.header); w.u16(0);
+          w.u32(s.field.header); w.u16(s.ofs);
           break;
       }
     }

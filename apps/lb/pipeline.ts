@@ -7,7 +7,7 @@
 // - `openflow13`: a forward bucket rewrites and outputs; a query bucket sends the packet to the
 //   controller, which pins the flow (query/reply).
 // - `ovs`: the switch remembers every connection itself. A bucket of backend B loads B's id into
-//   reg0 and resubmits to LEARN_TABLE, where B's rule learns an exact 5-tuple entry for the
+//   metadata and resubmits to LEARN_TABLE, where B's rule learns an exact 5-tuple entry for the
 //   connection (priority and cookie of a pin, so it *is* a pin, made by the switch) and forwards
 //   the packet. Later packets of the connection hit that entry, whatever the bucket says since, so
 //   a slot changes owner at once: a query bucket is rendered as its new owner's bucket.
@@ -17,7 +17,7 @@
 import { match as matchOn } from 'ts-pattern';
 import type { Action, Instruction, Match, MessageOf, OxmBasicName, OxmField } from '../../openflow/types.js';
 import { OFPCML_NO_BUFFER, OFPFF, OFPP, OFP_NO_BUFFER } from '../../openflow/types.js';
-import { NXM, NX_LEARN_F, nxFinTimeout, nxLearn, nxResubmit, regField, type LearnSpec } from '../../openflow/nicira.js';
+import { NXM, NX_LEARN_F, nxFinTimeout, nxLearn, nxResubmit, type LearnSpec } from '../../openflow/nicira.js';
 import type { SwitchProfile } from '../../controller/capabilities.js';
 import { groupIdFor, markerMac, pinCookie, pinCookieMatch, serviceCookie } from './cookies.js';
 import type { Service } from './model.js';
@@ -25,17 +25,17 @@ import type { Bucket } from './slot-table.js';
 import type { DesiredFlow, DesiredGroup } from '../../controller/desired.js';
 
 /** Priorities, highest first. */
-export const PRIO = { pin: 40_000, arp: 30_000, service: 20_000, natReverse: 20_000, learn: 100 } as const;
+export const PRIO = { pin: 40_000, arp: 30_000, service: 20_000, natReverse: 20_000, learn: 101, forward: 100 } as const;
 
 /** The `ovs` profile's second table: one rule per (service, backend) that learns connections. */
 export const LEARN_TABLE = 1;
 
-/** Registers of the `ovs` profile: the chosen backend's id (bucket → learn rule), its output port (→ learn). */
-const REG_BACKEND = 0;
-const REG_PORT = 1;
+/** `ovs` profile: metadata carries the chosen backend's id (bits 0-31, bucket → learn rule) and,
+ * set by the learn rule, its output port (bits 32-47, → the learned entry's output). */
+const metadata = (backendId: number, port = 0): OxmField => basic('metadata', (BigInt(port) << 32n) | BigInt(backendId));
 
 /** Rule numbers inside a service's cookie space (low 32 bits of the cookie). */
-const RULE = { service: 1, arpRequest: 2, arpReply: 3, natReverseBase: 0x1000_0000, learnBase: 0x2000_0000 } as const;
+const RULE = { service: 1, arpRequest: 2, arpReply: 3, serviceSyn: 4, natReverseBase: 0x1000_0000, learnBase: 0x2000_0000 } as const;
 
 /** Where and how a backend is reached from one switch. */
 export interface BackendTarget {
@@ -47,7 +47,7 @@ export interface BackendTarget {
   port: number;
 }
 
-const basic = (name: OxmBasicName, value: number | string): OxmField => ({ kind: 'basic', name, value });
+const basic = (name: OxmBasicName, value: number | string | bigint): OxmField => ({ kind: 'basic', name, value });
 const setField = (name: OxmBasicName, value: number | string): Action => ({ type: 'set_field', field: basic(name, value) });
 const output = (port: number): Action => ({ type: 'output', port, maxLen: port === OFPP.CONTROLLER ? OFPCML_NO_BUFFER : 0 });
 const apply = (actions: Action[]): Instruction[] => [{ type: 'apply_actions', actions }];
@@ -76,7 +76,7 @@ export function forwardActions(service: Service, t: BackendTarget, inPort?: numb
 
 /** `ovs` profile: hand the packet to backend `id`'s learn rule. */
 function rememberActions(id: number): Action[] {
-  return [{ type: 'set_field', field: regField(REG_BACKEND, id) }, nxResubmit(LEARN_TABLE)];
+  return [{ type: 'set_field', field: metadata(id) }, nxResubmit(LEARN_TABLE)];
 }
 
 /** Actions of one slot's bucket on a switch of `profile`. */
@@ -150,7 +150,7 @@ const NX_L4 = { tcp: { src: NXM.tcpSrc, dst: NXM.tcpDst }, udp: { src: NXM.udpSr
 /**
  * What an Open vSwitch learns for a connection sent to `t`: the pin it would get from the
  * controller (same match, priority, timeouts, cookie, rewrite), made by the switch at the first
- * packet. The output port comes from REG_PORT because learn outputs only to a port held in a field.
+ * packet. The output port comes from metadata because learn outputs only to a port held in a field.
  */
 export function learnConnection(service: Service, t: BackendTarget, finTimeout: number): Action {
   const l4 = NX_L4[service.proto];
@@ -166,7 +166,7 @@ export function learnConnection(service: Service, t: BackendTarget, finTimeout: 
   if (service.mode === 'nat') {
     specs.push({ kind: 'load_value', field: NXM.ipDst, value: t.ip }, { kind: 'load_value', field: l4.dst, value: t.l4port });
   }
-  specs.push({ kind: 'output_field', field: NXM.reg(REG_PORT), bits: 16 });
+  specs.push({ kind: 'output_field', field: NXM.metadata, ofs: 32, bits: 16 });
   return nxLearn({
     table: 0, priority: PRIO.pin, idleTimeout: service.pinIdleTimeout[service.proto],
     ...(service.proto === 'tcp' ? { finIdleTimeout: finTimeout } : {}),
@@ -174,13 +174,26 @@ export function learnConnection(service: Service, t: BackendTarget, finTimeout: 
   });
 }
 
-/** `ovs` profile: backend `t`'s learn rule (reached from its buckets through reg0 and resubmit). */
-export function learnFlow(service: Service, t: BackendTarget, finTimeout: number): DesiredFlow {
-  return flow(PRIO.learn, [...serviceMatch(service), regField(REG_BACKEND, t.id)], [
-    { type: 'set_field', field: regField(REG_PORT, t.port) },
+/** TCP SYN without ACK: the packet that opens a connection. */
+const TCP_SYN_ONLY = { kind: 'basic', name: 'tcp_flags', value: 0x002, mask: 0x012 } as const satisfies OxmField;
+
+/**
+ * `ovs` profile: backend `t`'s rules in LEARN_TABLE (reached from its buckets through metadata and
+ * resubmit). A TCP connection is learned from its SYN only: a packet that straggles in after its
+ * connection's entry ended (the last ACK after a FIN) goes to the backend without leaving an entry
+ * that would outlive the connection by the idle timeout (and hold a drain that long). UDP has no
+ * opening packet: every flow is learned from its first datagram.
+ */
+export function learnFlows(service: Service, t: BackendTarget, finTimeout: number): DesiredFlow[] {
+  const cookie = serviceCookie(service.id, RULE.learnBase + t.id);
+  const match = [...serviceMatch(service), metadata(t.id)];
+  const learn = flow(PRIO.learn, service.proto === 'tcp' ? [...match, TCP_SYN_ONLY] : match, [
+    { type: 'set_field', field: metadata(t.id, t.port) },
     learnConnection(service, t, finTimeout),
     ...forwardActions(service, t),
-  ], serviceCookie(service.id, RULE.learnBase + t.id), LEARN_TABLE);
+  ], cookie, LEARN_TABLE);
+  if (service.proto !== 'tcp') return [learn];
+  return [learn, flow(PRIO.forward, match, forwardActions(service, t), cookie, LEARN_TABLE)];
 }
 
 export interface ServiceFlowOptions {
@@ -213,7 +226,18 @@ export function serviceFlows(service: Service, targets: readonly BackendTarget[]
       ], serviceCookie(service.id, RULE.natReverseBase + t.id)));
     }
   }
-  if (o.profile === 'ovs') for (const t of targets) flows.push(learnFlow(service, t, o.finTimeout));
+  if (o.profile === 'ovs') {
+    // The same VIP rule once more for TCP SYNs, one priority up. It changes no decision; it makes
+    // Open vSwitch's datapath flow for a SYN depend on the SYN flag, so a connection's next packets
+    // miss it, are looked up again and meet the entry the SYN just learned. Without it they can
+    // reuse the SYN's datapath flow until revalidation, bypass the entry, and a short connection's
+    // FIN never reaches it (the entry then outlives the connection by the idle timeout).
+    if (service.proto === 'tcp') {
+      flows.push(flow(PRIO.service + 1, [...serviceMatch(service), TCP_SYN_ONLY], [{ type: 'group', groupId: groupIdFor(service.id) }],
+        serviceCookie(service.id, RULE.serviceSyn)));
+    }
+    for (const t of targets) flows.push(...learnFlows(service, t, o.finTimeout));
+  }
   return flows;
 }
 

@@ -8,6 +8,7 @@ import type { ChildProcess } from 'node:child_process';
 import { PassThrough } from 'node:stream';
 import type { Controller } from '../../controller/index.js';
 import type { LoadBalancer, LoadBalancerOptions } from '../../apps/lb/app.js';
+import type { SwitchProfile } from '../../controller/capabilities.js';
 import { startHoldfast, type Running } from '../../tools/cli/start.js';
 import { startLab, type Lab, type LabHostSpec } from '../../tools/lab/lab.js';
 
@@ -21,6 +22,8 @@ export interface RigOptions {
   backends: string[];
   lb?: Partial<Omit<LoadBalancerOptions, 'controller' | 'store'>>;
   protocols?: string[];
+  /** Force the switch's profile (default: detected, `ovs` on Open vSwitch). */
+  profile?: SwitchProfile;
 }
 
 export class LbRig {
@@ -54,6 +57,7 @@ export class LbRig {
     // Reconnect fast after a controller restart (Open vSwitch backs off up to 8 s by default).
     await this.lab.vsctl(['set', 'controller', 'br0', 'max_backoff=1000']);
     await until('the switch to connect', () => this.controller.switches().length === 1);
+    if (this.opts.profile) this.lb.setSwitchProfile(this.controller.switches()[0]!.dpidHex, this.opts.profile);
   }
 
   /** Exactly what `holdfast start` runs (management API on a free loopback port), faster timers. */

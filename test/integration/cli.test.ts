@@ -82,7 +82,7 @@ describe('holdfast CLI against a running controller', () => {
     const lines = out.trim().split('\n');
     // Not a TTY: plain progress lines, no carriage returns.
     expect(out).not.toContain('\r');
-    expect(lines[0]).toMatch(/^10\.0\.0\.12:8080\s+draining\s+·\s+slots \d+ left, \d+ moved\s+·\s+pins \d+ left/);
+    expect(lines[0]).toMatch(/^10\.0\.0\.12:8080\s+draining\s+·\s+slots \d+ left, \d+ moved\s+·\s+connections \d+ left/);
     expect(lines.at(-1)).toMatch(/backend 10\.0\.0\.12:8080 of web: drained \(\d+ slots moved\)/);
     const b = (await api<BackendView[]>('/services/web/backends')).find((x) => x.key === '10.0.0.12:8080')!;
     expect(b.state).toBe('drained');

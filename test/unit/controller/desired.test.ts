@@ -31,6 +31,14 @@ describe('canonical flow identity', () => {
     const wild: Match = [{ kind: 'basic', name: 'ipv4_dst', value: '10.0.0.9', mask: '0.0.0.0' }];
     expect(canonicalMatch(wild)).toBe(canonicalMatch([]));
   });
+
+  it('reads tcp_flags in Open vSwitch\'s OpenFlow 1.3 form (ONF experimenter OXM) as the basic field we send', () => {
+    // What an OpenFlow 1.3 flow dump gives back for tcp_flags=+syn-ack (seen on Open vSwitch 3.1).
+    const onf: Match = [{ kind: 'other', oxmClass: 0xffff, field: 42, hasMask: true, payload: Buffer.from([0x4f, 0x4e, 0x46, 0x00, 0x00, 0x02, 0x00, 0x12]) }];
+    const basic: Match = [{ kind: 'basic', name: 'tcp_flags', value: 2, mask: 0x12 }];
+    expect(canonicalMatch(onf)).toBe(canonicalMatch(basic));
+    expect(canonicalMatch(onf)).not.toBe(canonicalMatch([{ kind: 'basic', name: 'tcp_flags', value: 0x10, mask: 0x12 }]));
+  });
 });
 
 describe('diffFlows', () => {
