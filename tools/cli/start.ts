@@ -18,6 +18,8 @@ export interface StartOptions {
   db: string;
   token?: string;
   tls?: { cert: string; key: string; ca: string };
+  /** Make an existing but empty state file (0 bytes, or SQLite with no tables) a new database. */
+  initDb?: boolean;
   logLevel?: string;
   /** Where the "listening" lines go (default stdout). */
   out?: NodeJS.WritableStream;
@@ -73,9 +75,11 @@ export async function startHoldfast(o: StartOptions): Promise<Running> {
   try {
     let store: Store;
     try {
-      store = Store.open(o.db);
+      store = Store.open(o.db, { initEmpty: o.initDb === true });
     } catch (err) {
-      throw new CliError(`cannot open the state file ${o.db}: ${(err as Error).message}`);
+      // Store errors name the file and say what to do; anything else gets the file added.
+      const msg = (err as Error).message;
+      throw new CliError(msg.includes(o.db) ? msg : `cannot open the state file ${o.db}: ${msg}`);
     }
     cleanups.push(() => store.close());
 
