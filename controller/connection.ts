@@ -14,6 +14,7 @@ import {
   encodeRawError, negotiateVersion, OFPBRC_BAD_LEN, OFPBRC_BAD_TYPE, OFPBRC_BAD_VERSION, OFPET_BAD_REQUEST,
   OFPET_HELLO_FAILED, OFPHFC_INCOMPATIBLE, SUPPORTED_VERSIONS, versionName,
 } from './hello.js';
+import { EchoMonitor } from './keepalive.js';
 import type { Logger } from './log.js';
 import { RequestTracker, XidAllocator } from './requests.js';
 
@@ -69,8 +70,10 @@ export class SwitchConnection implements SwitchHandle {
    * them in order (fewer syscalls, no per-message buffers on the hot path). */
   private readonly out = new Writer(64 * 1024);
   private flushScheduled = false;
-  private lastRx = Date.now();
-  private echoOutstanding = false;
+  /** Created when the HELLO exchange is done: from then on the switch must answer echoes. */
+  private echo: EchoMonitor | undefined;
+  /** Liveness probes waiting for the next echo reply (see probeLiveness). */
+  private readonly echoWaiters = new Set<(alive: boolean) => void>();
   private keepaliveTimer: NodeJS.Timeout | undefined;
   private handshakeTimer: NodeJS.Timeout | undefined;
   private nextBundleId = 1;
@@ -334,7 +337,6 @@ export class SwitchConnection implements SwitchHandle {
 
   private onData(chunk: Buffer): void {
     if (this.state === 'closed') return;
-    this.lastRx = Date.now();
     const events = this.framer.push(chunk);
     for (let i = 0; i < events.length; i++) {
       if (this.isClosed) return; // a frame may have closed the connection
@@ -469,6 +471,10 @@ export class SwitchConnection implements SwitchHandle {
       this.writeControl(encodeMessage({ type: 'echo_reply', version: this._version, xid: msg.xid, data: msg.data }));
       return;
     }
+    if (msg.type === 'echo_reply') {
+      this.onEchoReply(msg.xid);
+      return;
+    }
     if (this.tracker.handle(msg)) return;
     switch (msg.type) {
       case 'port_status':
@@ -483,7 +489,6 @@ export class SwitchConnection implements SwitchHandle {
         else this.log.debug({ type: msg.type }, 'async message before handshake completed; ignored');
         return;
       case 'hello':
-      case 'echo_reply':
       case 'barrier_reply':
         return;
       default:
@@ -494,34 +499,57 @@ export class SwitchConnection implements SwitchHandle {
   // ---- keepalive ---------------------------------------------------------------------------
 
   private startKeepalive(): void {
+    this.echo = new EchoMonitor(this.opts.echoIntervalMs, this.opts.echoTimeoutMs, Date.now());
     const tick = Math.max(10, Math.min(this.opts.echoIntervalMs, this.opts.echoTimeoutMs) / 2);
     this.keepaliveTimer = setInterval(() => this.keepalive(), tick);
     this.keepaliveTimer.unref();
   }
 
+  /** Only echo replies keep a switch: other traffic, however steady, does not (see keepalive.ts). */
   private keepalive(): void {
-    const quiet = Date.now() - this.lastRx;
-    if (quiet >= this.opts.echoTimeoutMs) {
-      this.close(`no message for ${quiet} ms (echo timeout ${this.opts.echoTimeoutMs} ms)`);
-      return;
+    if (!this.echo) return;
+    const now = Date.now();
+    const a = this.echo.tick(now);
+    if (a.kind === 'dead') {
+      this.close(`echo requests unanswered for ${a.waitedMs} ms (${a.unanswered} outstanding; echo timeout ${this.opts.echoTimeoutMs} ms)`);
+    } else if (a.kind === 'send') {
+      this.sendEcho(now);
     }
-    if (quiet < this.opts.echoIntervalMs || this.echoOutstanding) return;
-    this.echoOutstanding = true;
-    this.stats.echoRequestsSent++;
-    const sent = performance.now();
+  }
+
+  private sendEcho(now: number): void {
     const xid = this.xids.next();
-    this.tracker.expectReply(xid, 'echo_request', this.opts.echoTimeoutMs).then(
-      () => {
-        this.echoOutstanding = false;
-        this.stats.echoRepliesReceived++;
-        this.stats.lastEchoRttMs = performance.now() - sent;
-      },
-      (err: Error) => {
-        this.echoOutstanding = false;
-        if (!(err instanceof OfDisconnectedError)) this.close(`echo request unanswered: ${err.message}`);
-      },
-    );
+    if (!this.echo?.sent(xid, now)) return;
+    this.stats.echoRequestsSent++;
     this.writeControl(encodeMessage({ type: 'echo_request', version: this._version, xid, data: Buffer.alloc(0) }));
+  }
+
+  private onEchoReply(xid: number): void {
+    const rtt = this.echo?.reply(xid, Date.now());
+    if (rtt === undefined) return; // not an answer to anything we asked
+    this.stats.echoRepliesReceived++;
+    this.stats.lastEchoRttMs = rtt;
+    for (const w of [...this.echoWaiters]) w(true);
+  }
+
+  /**
+   * Is the switch on the other end answering right now? Sends an echo request at once and
+   * resolves true on the next echo reply within `timeoutMs`, false otherwise (or when closed).
+   * Used before letting another connection take this switch's datapath id.
+   */
+  probeLiveness(timeoutMs: number): Promise<boolean> {
+    if (this.state !== 'ready') return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const done = (alive: boolean): void => {
+        clearTimeout(timer);
+        this.echoWaiters.delete(done);
+        resolve(alive);
+      };
+      const timer = setTimeout(() => done(false), timeoutMs);
+      timer.unref();
+      this.echoWaiters.add(done);
+      this.sendEcho(Date.now());
+    });
   }
 
   private closeAfterFlush(reason: string): void {
@@ -536,6 +564,7 @@ export class SwitchConnection implements SwitchHandle {
     this.closeReason = reason;
     clearTimeout(this.handshakeTimer);
     clearInterval(this.keepaliveTimer);
+    for (const w of [...this.echoWaiters]) w(false);
     this.tracker.failAll(new OfDisconnectedError(reason));
     this.wakeDrainWaiters();
     if (flush) this.flush();

@@ -47,9 +47,12 @@ export interface ControllerOptions {
   tls?: TlsOptions;
   /** Switches that listen (ptcp:/pssl:); connected to and reconnected with backoff. */
   connectTo?: ConnectTarget[];
-  /** Send an echo request when a switch has been quiet this long. Default 5000. */
+  /** Send an echo request this often (one at a time), however busy the switch is. Default 5000. */
   echoIntervalMs?: number;
-  /** Drop a switch quiet this long (or whose echo goes unanswered this long). Default 15000. */
+  /**
+   * Drop a switch whose echo request stays unanswered this long. Only echo replies count: a
+   * switch that keeps sending other messages but does not answer is dropped all the same. Default 15000.
+   */
   echoTimeoutMs?: number;
   /** Default timeout for request/multipart/barrier/transaction. Default 10000. */
   requestTimeoutMs?: number;

@@ -162,6 +162,39 @@ describe('protocol behaviour with a fake switch', () => {
     expect(events).toContain(`down ${h.dpidHex}`);
   });
 
+  it('drops a switch that keeps sending other messages but never answers echo requests', async () => {
+    // Controller here: echo every 150 ms, timeout 1500 ms. The fakes send something every 100 ms,
+    // so a keepalive that counted any byte would never even ask them.
+    const hello = encodeMessage({ type: 'hello', version: 4, xid: 9, versions: [4] });
+    const cases: { dpid: bigint; chatter: (f: FakeSwitch, i: number) => void }[] = [
+      { dpid: 0xa5n, chatter: (f) => void f.sendRaw(hello) },
+      // Echo replies, but never to anything the controller asked (forged xids).
+      { dpid: 0xa6n, chatter: (f, i) => f.send({ type: 'echo_reply', version: 4, xid: 0x7000_0000 + i, data: Buffer.alloc(0) }) },
+      // One byte at a time of a message that never completes.
+      { dpid: 0xa7n, chatter: (f, i) => void f.sendRaw(i === 0 ? header(4, 2, 8 + 4000, 1) : Buffer.from([0x55])) },
+    ];
+    await Promise.all(cases.map(async ({ dpid, chatter }) => {
+      const f = await fake({ dpid, answerEcho: false });
+      const h = await waitFor(() => ctl.switch(dpid), 3000, 'fake up');
+      const t0 = Date.now();
+      let i = 0;
+      const timer = setInterval(() => { if (!f.isClosed) chatter(f, i++); }, 100);
+      try {
+        await Promise.race([f.closed, new Promise((_, reject) => setTimeout(() => reject(new Error(`${dpid} not dropped`)), 4000))]);
+      } finally {
+        clearInterval(timer);
+      }
+      const took = Date.now() - t0;
+      expect(h.connected).toBe(false);
+      expect(ctl.switch(dpid)).toBeUndefined();
+      expect(took).toBeGreaterThanOrEqual(1400); // it was given the whole echo timeout…
+      expect(took).toBeLessThan(2500); // …and not much more
+      expect(i).toBeGreaterThan(10);
+      expect(f.received.filter((m) => m.type === 'echo_request').length).toBeGreaterThanOrEqual(1);
+    }));
+    await realStillWorks();
+  });
+
   it('falls back to ordered messages + barrier when the switch refuses bundles, and reports its errors', async () => {
     const f = await fake({ dpid: 0xa2n, bundles: false, rejectPriority: 666 });
     const h = await waitFor(() => ctl.switch(0xa2n), 3000, 'fake up');
