@@ -32,6 +32,11 @@ export interface ConnectionOptions {
 }
 
 export interface ConnectionEvents {
+  /**
+   * The switch said who it is (FEATURES_REPLY): a reason string refuses it before anything else
+   * is asked or sent, undefined lets the handshake go on.
+   */
+  admit?(conn: SwitchConnection): string | undefined;
   ready(conn: SwitchConnection): void;
   closed(conn: SwitchConnection, reason: string): void;
   /** An async message for apps (packet_in, flow_removed, port_status, unsolicited error). */
@@ -421,6 +426,11 @@ export class SwitchConnection implements SwitchHandle {
     if (features.type !== 'features_reply') throw new OfProtocolError(`features_request answered with ${features.type}`);
     this._dpid = features.datapathId;
     this._dpidHex = dpidToHex(features.datapathId);
+    const refusal = this.events.admit?.(this);
+    if (refusal !== undefined) {
+      this.close(refusal);
+      return;
+    }
     this.send({ type: 'set_config', flags: 0, missSendLen: OFPCML_NO_BUFFER });
     const [portParts, descParts, groupFeatures, bundles] = await Promise.all([
       this.multipart({ kind: 'port_desc' }),

@@ -66,8 +66,30 @@ export interface ControllerOptions {
   /** Malformed messages tolerated per connection (each gets an OFPT_ERROR) before a disconnect. Default 16. */
   maxMalformed?: number;
   reconnect?: BackoffOptions;
+  /**
+   * Switch admission: when given, only these datapath ids are let in; any other is refused
+   * right after it says who it is (FEATURES_REPLY), before it is told or asked anything else.
+   */
+  allowDpids?: readonly bigint[];
+  /**
+   * A connection claiming the datapath id of a connected switch: the connected one is sent an
+   * echo request and has this long to answer. If it answers, the newcomer is refused and closed
+   * (a real switch is never evicted by whoever reaches the OpenFlow port); if not, the newcomer
+   * takes over (the switch rebooted and the old connection is dead). 0: the newest connection
+   * always wins (trusting the network). Default 3000.
+   */
+  takeoverProbeMs?: number;
   logger?: Logger;
   logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+export interface AdmissionStats {
+  /** Refused: datapath id not on the allow-list. */
+  notAllowed: number;
+  /** Refused: the datapath id's connected switch answered its echo. */
+  duplicates: number;
+  /** A newcomer replaced a connection that did not answer. */
+  takeovers: number;
 }
 
 export interface BoundAddress {
@@ -86,6 +108,11 @@ export class Controller {
   private readonly outgoing: { target: ConnectTarget; timer?: NodeJS.Timeout; conn?: SwitchConnection; socket?: net.Socket }[] = [];
   private readonly connOpts: ConnectionOptions;
   private running = false;
+  private readonly allow: ReadonlySet<bigint> | undefined;
+  private readonly takeoverProbeMs: number;
+  /** Datapath ids whose connected switch is being probed for a newcomer. */
+  private readonly probing = new Set<bigint>();
+  readonly admission: AdmissionStats = { notAllowed: 0, duplicates: 0, takeovers: 0 };
 
   constructor(private readonly opts: ControllerOptions = {}) {
     this.log = opts.logger ?? createLogger({ level: opts.logLevel, name: 'holdfast-controller' });
@@ -99,6 +126,8 @@ export class Controller {
       maxMalformed: opts.maxMalformed ?? 16,
     };
     this.reconciler = new Reconciler(this.log.child({ component: 'reconciler' }), opts.auditIntervalMs ?? 60_000);
+    this.allow = opts.allowDpids ? new Set(opts.allowDpids) : undefined;
+    this.takeoverProbeMs = opts.takeoverProbeMs ?? 3000;
   }
 
   /** Register an app; it sees switchUp for every switch already connected. */
@@ -187,9 +216,10 @@ export class Controller {
   private accept(socket: net.Socket, onClosed?: (conn: SwitchConnection, ready: boolean) => void): SwitchConnection {
     let wasReady = false;
     const conn: SwitchConnection = new SwitchConnection(socket, this.connOpts, {
+      admit: (c) => this.admit(c),
       ready: (c) => {
         wasReady = true;
-        this.pendingConns.delete(c);
+        // Stays pending (closed by stop()) until admitted: a duplicate dpid waits for a probe.
         this.onReady(c);
       },
       closed: (c, reason) => {
@@ -207,14 +237,65 @@ export class Controller {
     return conn;
   }
 
+  private admit(conn: SwitchConnection): string | undefined {
+    if (this.allow && !this.allow.has(conn.dpid)) {
+      this.admission.notAllowed++;
+      this.log.warn({ dpid: conn.dpidHex, remote: conn.remote }, 'refused a switch: its datapath id is not on the allow-list');
+      return `datapath id ${conn.dpidHex} is not on the allow-list`;
+    }
+    return undefined;
+  }
+
   private onReady(conn: SwitchConnection): void {
     const old = this.live.get(conn.dpid);
-    if (old) {
-      // Same datapath id again: the switch reconnected. Close the old connection first, so apps
-      // see switchDown(old) and then switchUp(new).
-      this.log.info({ dpid: conn.dpidHex }, 'switch reconnected; replacing its old connection');
-      old.close('replaced by a new connection from the same datapath');
+    if (!old) {
+      this.install(conn);
+      return;
     }
+    if (this.takeoverProbeMs <= 0) {
+      this.log.info({ dpid: conn.dpidHex, remote: conn.remote, old: old.remote }, 'switch reconnected; replacing its old connection');
+      this.takeOver(old, conn, 'replaced by a new connection from the same datapath');
+      return;
+    }
+    if (this.probing.has(conn.dpid)) {
+      this.refuseDuplicate(conn, old, 'another connection claiming it is already being checked');
+      return;
+    }
+    // Only an echo reply proves the connected switch is there; until then the newcomer waits.
+    this.probing.add(conn.dpid);
+    void old.probeLiveness(this.takeoverProbeMs).then((alive) => {
+      this.probing.delete(conn.dpid);
+      if (conn.isClosed) return;
+      const current = this.live.get(conn.dpid);
+      if (current && current !== old) {
+        this.refuseDuplicate(conn, current, 'it changed hands while this connection waited');
+      } else if (alive && current === old) {
+        this.refuseDuplicate(conn, old, `the connected switch answered an echo within ${this.takeoverProbeMs} ms`);
+      } else {
+        this.admission.takeovers++;
+        this.log.warn({ dpid: conn.dpidHex, remote: conn.remote, old: old.remote },
+          `switch reconnected; its old connection did not answer an echo within ${this.takeoverProbeMs} ms and is replaced`);
+        this.takeOver(old, conn, `replaced by a connection from ${conn.remote}: no echo reply within ${this.takeoverProbeMs} ms`);
+      }
+    });
+  }
+
+  private refuseDuplicate(conn: SwitchConnection, holder: SwitchConnection, why: string): void {
+    this.admission.duplicates++;
+    this.pendingConns.delete(conn);
+    this.log.warn({ dpid: conn.dpidHex, remote: conn.remote, connected: holder.remote },
+      `refused a connection claiming a connected switch's datapath id: ${why}`);
+    conn.close(`datapath id ${conn.dpidHex} is already connected from ${holder.remote}`);
+  }
+
+  /** Close the old connection first, so apps see switchDown(old) and then switchUp(new). */
+  private takeOver(old: SwitchConnection, conn: SwitchConnection, reason: string): void {
+    old.close(reason);
+    this.install(conn);
+  }
+
+  private install(conn: SwitchConnection): void {
+    this.pendingConns.delete(conn);
     this.live.set(conn.dpid, conn);
     this.reconciler.switchUp(conn);
     this.dispatch((app) => app.switchUp?.(conn), 'switchUp');

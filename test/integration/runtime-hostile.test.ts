@@ -51,7 +51,7 @@ beforeAll(async () => {
   ctl = new Controller({
     listeners: [{ host: '127.0.0.1', port: 0 }],
     echoIntervalMs: 150, echoTimeoutMs: 1500, requestTimeoutMs: 3000, handshakeTimeoutMs: 2000,
-    maxQueueBytes: 64 * 1024, maxMessageBytes: 16 * 1024, maxMalformed: 8, auditIntervalMs: 0,
+    maxQueueBytes: 64 * 1024, maxMessageBytes: 16 * 1024, maxMalformed: 8, auditIntervalMs: 0, takeoverProbeMs: 500,
   });
   ctl.use(recorder);
   await ctl.start();
@@ -241,17 +241,25 @@ describe('protocol behaviour with a fake switch', () => {
     expect(accepted).toBeGreaterThan(0);
   });
 
-  it('replaces the old connection when a switch reconnects with the same datapath id', async () => {
+  it('refuses a second connection for a connected datapath id while the first answers echoes', async () => {
     const a = await fake({ dpid: 0xa4n });
     const first = await waitFor(() => ctl.switch(0xa4n), 3000, 'first');
     const n = events.length;
     const b = await fake({ dpid: 0xa4n });
-    const second = await waitFor(() => (ctl.switch(0xa4n) !== first ? ctl.switch(0xa4n) : undefined), 3000, 'second');
+    await b.closed;
+    expect(ctl.switch(0xa4n)).toBe(first);
+    expect(first.connected).toBe(true);
+    expect(a.isClosed).toBe(false);
+    expect(events.slice(n)).toEqual([]);
+    // Once the first stops answering, a newcomer takes over: the switch rebooted.
+    a.answerAll = false;
+    const c = await fake({ dpid: 0xa4n });
+    const third = await waitFor(() => (ctl.switch(0xa4n) !== first ? ctl.switch(0xa4n) : undefined), 3000, 'takeover');
     await a.closed;
     expect(first.connected).toBe(false);
-    expect(second.connected).toBe(true);
+    expect(third.connected).toBe(true);
     expect(events.slice(n)).toEqual(['down 00000000000000a4', 'up 00000000000000a4']);
-    expect(b.isClosed).toBe(false);
+    expect(c.isClosed).toBe(false);
     await realStillWorks();
   });
 });

@@ -20,6 +20,8 @@ export interface StartOptions {
   tls?: { cert: string; key: string; ca: string };
   /** Make an existing but empty state file (0 bytes, or SQLite with no tables) a new database. */
   initDb?: boolean;
+  /** Switch admission (see ControllerOptions.allowDpids and takeoverProbeMs). */
+  admission?: { allowDpids?: bigint[]; takeoverProbeMs?: number };
   logLevel?: string;
   /** Where the "listening" lines go (default stdout). */
   out?: NodeJS.WritableStream;
@@ -85,6 +87,7 @@ export async function startHoldfast(o: StartOptions): Promise<Running> {
 
     const controller = new Controller({
       listeners: [{ host: o.openflow.host, port: o.openflow.port, tls: tls !== undefined }], tls, logLevel: level,
+      ...o.admission,
       ...(o.tuning?.auditIntervalMs !== undefined ? { auditIntervalMs: o.tuning.auditIntervalMs } : {}),
     });
     // Everything that is not a service's traffic is ordinary L2 forwarding (NORMAL or learning).
