@@ -16,6 +16,7 @@ import {
 } from './hello.js';
 import { EchoMonitor } from './keepalive.js';
 import type { Logger } from './log.js';
+import { hostOf, type LogLimiter } from './log-limit.js';
 import { RequestTracker, XidAllocator } from './requests.js';
 
 export interface ConnectionOptions {
@@ -55,6 +56,14 @@ export interface ConnectionStats {
 }
 
 type State = 'hello' | 'handshake' | 'ready' | 'closed';
+
+/** Shared by all connections: what one peer (or a churn of them) can make us log is bounded. */
+export interface ConnectionLogLimits {
+  /** Warnings, per message and switch (its dpid, or its host before the handshake). */
+  warn: LogLimiter;
+  /** "switch connected"/"switch disconnected", for all switches together. */
+  churn: LogLimiter;
+}
 
 const OFPGT_NAMES: GroupType[] = ['all', 'select', 'indirect', 'ff'];
 /** Hard bound = this × soft bound: a switch that lets even our control replies pile up is not reading. */
@@ -102,6 +111,7 @@ export class SwitchConnection implements SwitchHandle {
     private readonly opts: ConnectionOptions,
     private readonly events: ConnectionEvents,
     log: Logger,
+    private readonly limits?: ConnectionLogLimits,
   ) {
     this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
     this.log = log.child({ remote: this.remote });
@@ -197,7 +207,7 @@ export class SwitchConnection implements SwitchHandle {
         return;
       } catch (err) {
         if (!(err instanceof BundleRefused)) throw err;
-        this.log.warn({ dpid: this._dpidHex, err: err.cause }, 'switch refused a bundle open; using ordered messages + barrier');
+        this.warn({ err: err.cause.message }, 'switch refused a bundle open; using ordered messages + barrier');
         this._capabilities = { ...this._capabilities, bundles: false };
       }
     }
@@ -357,7 +367,7 @@ export class SwitchConnection implements SwitchHandle {
   /** The framer cannot resync after a lying length: answer if we can, then drop the switch. */
   private onStreamBroken(err: OfDecodeError): void {
     this.stats.malformed++;
-    this.log.warn({ dpid: this._dpidHex || undefined, kind: err.kind, detail: err.message }, 'unframeable input from switch; disconnecting');
+    this.warn({ kind: err.kind, detail: err.message }, 'unframeable input from switch; disconnecting');
     if (err.xid !== undefined) {
       this.writeRaw(encodeRawError(this.errorVersion(err.version), err.xid, OFPET_BAD_REQUEST, OFPBRC_BAD_LEN, Buffer.alloc(0)));
     }
@@ -390,7 +400,7 @@ export class SwitchConnection implements SwitchHandle {
 
   private malformed(frame: Buffer, code: number, detail: string): void {
     this.stats.malformed++;
-    this.log.warn({ dpid: this._dpidHex || undefined, type: frame[1], detail }, 'malformed message from switch');
+    this.warn({ type: frame[1], detail }, 'malformed message from switch');
     this.writeControl(encodeRawError(this.errorVersion(frame[0]), frame.readUInt32BE(4), OFPET_BAD_REQUEST, code, frame));
     if (this.stats.malformed > this.opts.maxMalformed) {
       this.closeAfterFlush(`more than ${this.opts.maxMalformed} malformed messages`);
@@ -409,7 +419,7 @@ export class SwitchConnection implements SwitchHandle {
     }
     const n = negotiateVersion(frame);
     if (!n.ok) {
-      this.log.warn({ remote: this.remote, switchVersion: versionName(frame[0]) }, `incompatible OpenFlow version: ${n.reason}; disconnecting`);
+      this.warn({ switchVersion: versionName(frame[0]), reason: n.reason }, 'incompatible OpenFlow version; disconnecting');
       const text = Buffer.from(`incompatible: ${n.reason}`);
       this.writeRaw(encodeRawError(Math.min(frame[0], 6), frame.readUInt32BE(4), OFPET_HELLO_FAILED, OFPHFC_INCOMPATIBLE, text));
       this.closeAfterFlush(`incompatible version (${n.reason})`);
@@ -456,7 +466,7 @@ export class SwitchConnection implements SwitchHandle {
     clearTimeout(this.handshakeTimer);
     this._connectedAt = new Date();
     this.state = 'ready';
-    this.log.info({ dpid: this._dpidHex, version: versionName(this._version), ports: this._ports.size, bundles }, 'switch connected');
+    this.churn({ version: versionName(this._version), ports: this._ports.size, bundles }, 'switch connected');
     this.events.ready(this);
   }
 
@@ -562,6 +572,21 @@ export class SwitchConnection implements SwitchHandle {
     });
   }
 
+  // ---- logging -------------------------------------------------------------------------------
+
+  /** A warning this peer caused: rate-limited per message and per switch when limits are given. */
+  private warn(fields: Record<string, unknown>, msg: string): void {
+    const all = { remote: this.remote, dpid: this._dpidHex || undefined, ...fields };
+    if (this.limits) this.limits.warn.warn(this._dpidHex || hostOf(this.remote), all, msg);
+    else this.log.warn(all, msg);
+  }
+
+  private churn(fields: Record<string, unknown>, msg: string): void {
+    const all = { remote: this.remote, dpid: this._dpidHex, ...fields };
+    if (this.limits) this.limits.churn.info('', all, msg);
+    else this.log.info(all, msg);
+  }
+
   private closeAfterFlush(reason: string): void {
     this.shutdown(reason, true);
   }
@@ -584,7 +609,7 @@ export class SwitchConnection implements SwitchHandle {
     } else if (!this.socket.destroyed) {
       this.socket.destroy();
     }
-    if (wasReady) this.log.info({ dpid: this._dpidHex, reason }, 'switch disconnected');
+    if (wasReady) this.churn({ reason }, 'switch disconnected');
     else this.log.debug({ reason }, 'connection closed before handshake completed');
     this.events.closed(this, reason);
   }

@@ -8,6 +8,7 @@ import type { App, SwitchHandle } from './app.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import { SwitchConnection, type ConnectionOptions } from './connection.js';
 import { createLogger, type Logger } from './log.js';
+import { hostOf, LogLimiter } from './log-limit.js';
 import { Reconciler } from './reconciler.js';
 
 export type { App, OfMessageInput, SwitchCapabilities, SwitchHandle } from './app.js';
@@ -79,6 +80,13 @@ export interface ControllerOptions {
    * always wins (trusting the network). Default 3000.
    */
   takeoverProbeMs?: number;
+  /**
+   * How long what is kept for a switch that left (reconciler state, apps' per-switch state via
+   * App.switchGone) waits for it to come back before it is freed. Default 60000.
+   */
+  forgetSwitchAfterMs?: number;
+  /** Log lines about switches connecting and leaving, per 10 s, before they are only counted. Default 20. */
+  churnLogBurst?: number;
   logger?: Logger;
   logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
@@ -113,6 +121,13 @@ export class Controller {
   /** Datapath ids whose connected switch is being probed for a newcomer. */
   private readonly probing = new Set<bigint>();
   readonly admission: AdmissionStats = { notAllowed: 0, duplicates: 0, takeovers: 0 };
+  private readonly forgetAfterMs: number;
+  /** Switches that left, waiting out their grace period before what is kept for them is freed. */
+  private readonly departed = new Map<bigint, NodeJS.Timeout>();
+  /** Warnings a peer can cause: one line per message and source per window, then a count. */
+  readonly warnLimit: LogLimiter;
+  /** Switches connecting and leaving: a few lines per window, then a count. */
+  private readonly churnLimit: LogLimiter;
 
   constructor(private readonly opts: ControllerOptions = {}) {
     this.log = opts.logger ?? createLogger({ level: opts.logLevel, name: 'holdfast-controller' });
@@ -128,6 +143,9 @@ export class Controller {
     this.reconciler = new Reconciler(this.log.child({ component: 'reconciler' }), opts.auditIntervalMs ?? 60_000);
     this.allow = opts.allowDpids ? new Set(opts.allowDpids) : undefined;
     this.takeoverProbeMs = opts.takeoverProbeMs ?? 3000;
+    this.forgetAfterMs = opts.forgetSwitchAfterMs ?? 60_000;
+    this.warnLimit = new LogLimiter(this.log, { burst: 1 });
+    this.churnLimit = new LogLimiter(this.log, { burst: opts.churnLogBurst ?? 20 });
   }
 
   /** Register an app; it sees switchUp for every switch already connected. */
@@ -141,6 +159,8 @@ export class Controller {
     if (this.running) return;
     this.running = true;
     this.reconciler.start();
+    this.warnLimit.start();
+    this.churnLimit.start();
     const listeners = this.opts.listeners ?? [{ host: '0.0.0.0', port: 6653 }];
     for (const l of listeners) await this.listen(l);
     for (const t of this.opts.connectTo ?? []) {
@@ -164,6 +184,10 @@ export class Controller {
     for (const c of [...this.live.values()]) c.close('controller stopping');
     await Promise.all(closing);
     this.servers.length = 0;
+    for (const t of this.departed.values()) clearTimeout(t);
+    this.departed.clear();
+    this.warnLimit.stop();
+    this.churnLimit.stop();
   }
 
   /** Actual bound addresses (ports resolved when 0 was asked for). */
@@ -228,11 +252,12 @@ export class Controller {
           this.live.delete(c.dpid);
           this.reconciler.switchDown(c);
           this.dispatch((app) => app.switchDown?.(c, reason), 'switchDown');
+          this.scheduleForget(c.dpid);
         }
         onClosed?.(c, wasReady);
       },
       message: (c, msg) => this.onAsync(c, msg),
-    }, this.log);
+    }, this.log, { warn: this.warnLimit, churn: this.churnLimit });
     this.pendingConns.add(conn);
     return conn;
   }
@@ -240,7 +265,7 @@ export class Controller {
   private admit(conn: SwitchConnection): string | undefined {
     if (this.allow && !this.allow.has(conn.dpid)) {
       this.admission.notAllowed++;
-      this.log.warn({ dpid: conn.dpidHex, remote: conn.remote }, 'refused a switch: its datapath id is not on the allow-list');
+      this.warnLimit.warn(hostOf(conn.remote), { dpid: conn.dpidHex, remote: conn.remote }, 'refused a switch: its datapath id is not on the allow-list');
       return `datapath id ${conn.dpidHex} is not on the allow-list`;
     }
     return undefined;
@@ -273,7 +298,7 @@ export class Controller {
         this.refuseDuplicate(conn, old, `the connected switch answered an echo within ${this.takeoverProbeMs} ms`);
       } else {
         this.admission.takeovers++;
-        this.log.warn({ dpid: conn.dpidHex, remote: conn.remote, old: old.remote },
+        this.warnLimit.warn(conn.dpidHex, { dpid: conn.dpidHex, remote: conn.remote, old: old.remote },
           `switch reconnected; its old connection did not answer an echo within ${this.takeoverProbeMs} ms and is replaced`);
         this.takeOver(old, conn, `replaced by a connection from ${conn.remote}: no echo reply within ${this.takeoverProbeMs} ms`);
       }
@@ -283,7 +308,7 @@ export class Controller {
   private refuseDuplicate(conn: SwitchConnection, holder: SwitchConnection, why: string): void {
     this.admission.duplicates++;
     this.pendingConns.delete(conn);
-    this.log.warn({ dpid: conn.dpidHex, remote: conn.remote, connected: holder.remote },
+    this.warnLimit.warn(conn.dpidHex, { dpid: conn.dpidHex, remote: conn.remote, connected: holder.remote },
       `refused a connection claiming a connected switch's datapath id: ${why}`);
     conn.close(`datapath id ${conn.dpidHex} is already connected from ${holder.remote}`);
   }
@@ -295,10 +320,31 @@ export class Controller {
   }
 
   private install(conn: SwitchConnection): void {
+    clearTimeout(this.departed.get(conn.dpid));
+    this.departed.delete(conn.dpid);
     this.pendingConns.delete(conn);
     this.live.set(conn.dpid, conn);
     this.reconciler.switchUp(conn);
     this.dispatch((app) => app.switchUp?.(conn), 'switchUp');
+  }
+
+  /** After the grace period, free what the runtime and the apps keep for a switch that left. */
+  private scheduleForget(dpid: bigint): void {
+    clearTimeout(this.departed.get(dpid));
+    if (!this.running) return;
+    const t = setTimeout(() => {
+      this.departed.delete(dpid);
+      if (this.live.has(dpid)) return;
+      this.reconciler.forget(dpid);
+      this.dispatch((app) => app.switchGone?.(dpid), 'switchGone');
+    }, this.forgetAfterMs);
+    t.unref();
+    this.departed.set(dpid, t);
+  }
+
+  /** Datapath ids that left and are within their grace period (tests, status). */
+  departedSwitches(): bigint[] {
+    return [...this.departed.keys()];
   }
 
   private onAsync(conn: SwitchConnection, msg: OfMessage): void {

@@ -139,6 +139,24 @@ export class Reconciler {
     if (st && st.sw === sw) st.sw = undefined;
   }
 
+  /**
+   * Drop everything kept for a switch that is not connected (the runtime calls it once a switch
+   * has been gone for its grace period). Without it, every datapath id that ever connected would
+   * keep its desired and installed state forever. False when the switch is connected again.
+   */
+  forget(dpid: bigint): boolean {
+    const st = this.switches.get(dpid);
+    if (!st) return true;
+    if (st.sw?.connected) return false;
+    this.switches.delete(dpid);
+    return true;
+  }
+
+  /** Datapath ids the reconciler keeps state for (connected or in their grace period). */
+  knownSwitches(): bigint[] {
+    return [...this.switches.keys()];
+  }
+
   start(): void {
     if (this.auditIntervalMs > 0 && !this.auditTimer) {
       this.auditTimer = setInterval(() => {
