@@ -9,6 +9,7 @@ import { Backoff, type BackoffOptions } from './backoff.js';
 import { SwitchConnection, type ConnectionOptions } from './connection.js';
 import { createLogger, type Logger } from './log.js';
 import { hostOf, LogLimiter } from './log-limit.js';
+import { checkTlsMaterial, describeTlsFailure } from './tls-check.js';
 import { Reconciler } from './reconciler.js';
 
 export type { App, OfMessageInput, SwitchCapabilities, SwitchHandle } from './app.js';
@@ -221,8 +222,16 @@ export class Controller {
       : net.createServer();
     const event = tlsOpts ? 'secureConnection' : 'connection';
     server.on(event, (socket: net.Socket) => this.accept(socket));
-    server.on('tlsClientError', (err: Error, socket: net.Socket) => {
-      this.log.warn({ remote: `${socket.remoteAddress}:${socket.remotePort}`, err: err.message }, 'TLS handshake with switch failed');
+    // By the time a handshake fails the TLS socket may be destroyed and have no address left:
+    // note each TCP connection's address when it arrives.
+    const remotes = new WeakMap<net.Socket, string>();
+    if (tlsOpts) server.on('connection', (raw: net.Socket) => void remotes.set(raw, `${raw.remoteAddress}:${raw.remotePort}`));
+    server.on('tlsClientError', (err: Error & { code?: string; reason?: string }, socket: tls.TLSSocket) => {
+      const raw = (socket as unknown as { _parent?: net.Socket })._parent;
+      const remote = (raw && remotes.get(raw)) ?? (socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : 'unknown address');
+      const reason = describeTlsFailure(err, socket.authorizationError);
+      // The reason is part of the message: different failures from one host are each logged once.
+      this.warnLimit.warn(hostOf(remote), { remote, code: err.code }, `TLS handshake with switch failed: ${reason}`);
     });
     server.on('error', (err) => this.log.error({ err: err.message }, 'listener error'));
     this.servers.push({ server, tls: tlsOpts !== undefined });
@@ -407,9 +416,9 @@ export class Controller {
         })
       : net.connect({ host: target.host, port: target.port });
     entry.socket = socket;
-    const onFail = (err: Error): void => {
+    const onFail = (err: Error & { code?: string; reason?: string }): void => {
       socket.destroy();
-      retry(err.message);
+      retry(tlsOpts ? `TLS: ${describeTlsFailure(err)}` : err.message);
     };
     socket.once('error', onFail);
     socket.once(tlsOpts ? 'secureConnect' : 'connect', () => {
@@ -422,9 +431,13 @@ export class Controller {
   }
 }
 
+/** Loads and checks the TLS material (a garbage CA would otherwise refuse every switch, silently). */
 function loadTls(t: TlsOptions): { key: Buffer; cert: Buffer; ca?: Buffer } {
   const load = (p: PemSource): Buffer => (Buffer.isBuffer(p) ? p : p.includes('-----BEGIN') ? Buffer.from(p) : readFileSync(p));
-  return { key: load(t.key), cert: load(t.cert), ...(t.ca !== undefined ? { ca: load(t.ca) } : {}) };
+  const name = (p: PemSource, what: string): string => (Buffer.isBuffer(p) || p.includes('-----BEGIN') ? `(${what} given inline)` : p);
+  const m = { key: load(t.key), cert: load(t.cert), ...(t.ca !== undefined ? { ca: load(t.ca) } : {}) };
+  checkTlsMaterial(m, { key: name(t.key, 'key'), cert: name(t.cert, 'certificate'), ...(t.ca !== undefined ? { ca: name(t.ca, 'CA') } : {}) });
+  return m;
 }
 
 /** "0000aabbccddeeff", "0x…" or "00:00:aa:…" → bigint. */

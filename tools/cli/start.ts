@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { L2Forwarding } from '../../apps/l2/forwarding.js';
 import { LoadBalancer, type LoadBalancerOptions } from '../../apps/lb/app.js';
 import { Controller, type TlsOptions } from '../../controller/index.js';
+import { checkTlsMaterial } from '../../controller/tls-check.js';
 import { assertBindAllowed } from '../../controller/management/auth.js';
 import { startManagementServer, type ManagementServer } from '../../controller/management/server.js';
 import { Store } from '../../db/store.js';
@@ -61,9 +62,18 @@ export async function startHoldfast(o: StartOptions): Promise<Running> {
   } catch (err) {
     throw new CliError((err as Error).message);
   }
-  const tls: TlsOptions | undefined = o.tls && {
+  const pems = o.tls && {
     cert: readPem(o.tls.cert, 'certificate'), key: readPem(o.tls.key, 'key'), ca: readPem(o.tls.ca, 'CA certificate'),
   };
+  if (o.tls && pems) {
+    // Checked here, with the file names, before anything listens: a bad file is one clear line.
+    try {
+      checkTlsMaterial(pems, o.tls);
+    } catch (err) {
+      throw new CliError((err as Error).message);
+    }
+  }
+  const tls: TlsOptions | undefined = pems;
   const level = o.logLevel as LogLevel | undefined;
 
   const cleanups: (() => Promise<void> | void)[] = [];
