@@ -128,4 +128,26 @@ describe('switch churn with fresh datapath ids', () => {
     await waitFor(() => ctl.reconciler.knownSwitches().length === 0, 3000, 'forgotten');
     expect(gone).toBe(goneBefore + 1);
   });
+
+  it('logs a burst of identical warnings from one switch as one line plus a count', async () => {
+    const dpid = 0x77n;
+    const up = signal(upWaiters, dpid);
+    const f = await FakeSwitch.connect(ctl.addresses()[0].port, { dpid });
+    await up;
+    const from = logLines.length;
+    // Well-framed messages of an unknown type: each is answered with an error and warned about,
+    // until the switch is dropped after maxMalformed (16).
+    const junk = Buffer.alloc(16);
+    junk[0] = 4;
+    junk[1] = 0xee;
+    junk.writeUInt16BE(16, 2);
+    for (let i = 0; i < 100; i++) f.sendRaw(junk);
+    await f.closed;
+    ctl.warnLimit.flush();
+    await new Promise((r) => setTimeout(r, 50));
+    const warned = logLines.slice(from).filter((l) => l.includes('malformed message from switch'));
+    expect(warned).toHaveLength(2);
+    expect(warned[1]).toMatch(/"suppressed":16,.*malformed message from switch \(16 more like this in the last 10 s/);
+    expect(warned[1]).toContain('"dpid":"0000000000000077"');
+  });
 });
