@@ -141,12 +141,12 @@ export class Controller {
       maxMessageBytes: opts.maxMessageBytes ?? 0xffff,
       maxMalformed: opts.maxMalformed ?? 16,
     };
-    this.reconciler = new Reconciler(this.log.child({ component: 'reconciler' }), opts.auditIntervalMs ?? 60_000);
+    this.warnLimit = new LogLimiter(this.log, { burst: 1 });
+    this.churnLimit = new LogLimiter(this.log, { burst: opts.churnLogBurst ?? 20 });
+    this.reconciler = new Reconciler(this.log.child({ component: 'reconciler' }), opts.auditIntervalMs ?? 60_000, this.warnLimit);
     this.allow = opts.allowDpids ? new Set(opts.allowDpids) : undefined;
     this.takeoverProbeMs = opts.takeoverProbeMs ?? 3000;
     this.forgetAfterMs = opts.forgetSwitchAfterMs ?? 60_000;
-    this.warnLimit = new LogLimiter(this.log, { burst: 1 });
-    this.churnLimit = new LogLimiter(this.log, { burst: opts.churnLogBurst ?? 20 });
   }
 
   /** Register an app; it sees switchUp for every switch already connected. */
