@@ -78,6 +78,12 @@ export interface App {
   readonly name: string;
   switchUp?(sw: SwitchHandle): void | Promise<void>;
   switchDown?(sw: SwitchHandle, reason: string): void;
+  /**
+   * The switch left and did not come back within the controller's grace period
+   * (`forgetSwitchAfterMs`): free everything kept for this datapath id. The reconciler has
+   * already dropped its desired state for it, so an app declares it again at the next switchUp.
+   */
+  switchGone?(dpid: bigint): void;
   packetIn?(sw: SwitchHandle, msg: MessageOf<'packet_in'>): void;
   flowRemoved?(sw: SwitchHandle, msg: MessageOf<'flow_removed'>): void;
   /** Called after the handle's `ports` map was updated. */

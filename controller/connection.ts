@@ -15,7 +15,9 @@ import {
   encodeRawError, negotiateVersion, OFPBRC_BAD_LEN, OFPBRC_BAD_TYPE, OFPBRC_BAD_VERSION, OFPET_BAD_REQUEST,
   OFPET_HELLO_FAILED, OFPHFC_INCOMPATIBLE, SUPPORTED_VERSIONS, versionName,
 } from './hello.js';
+import { EchoMonitor } from './keepalive.js';
 import type { Logger } from './log.js';
+import { hostOf, type LogLimiter } from './log-limit.js';
 import { RequestTracker, XidAllocator } from './requests.js';
 
 export interface ConnectionOptions {
@@ -32,6 +34,11 @@ export interface ConnectionOptions {
 }
 
 export interface ConnectionEvents {
+  /**
+   * The switch said who it is (FEATURES_REPLY): a reason string refuses it before anything else
+   * is asked or sent, undefined lets the handshake go on.
+   */
+  admit?(conn: SwitchConnection): string | undefined;
   ready(conn: SwitchConnection): void;
   closed(conn: SwitchConnection, reason: string): void;
   /** An async message for apps (packet_in, flow_removed, port_status, unsolicited error). */
@@ -50,6 +57,14 @@ export interface ConnectionStats {
 }
 
 type State = 'hello' | 'handshake' | 'ready' | 'closed';
+
+/** Shared by all connections: what one peer (or a churn of them) can make us log is bounded. */
+export interface ConnectionLogLimits {
+  /** Warnings, per message and switch (its dpid, or its host before the handshake). */
+  warn: LogLimiter;
+  /** "switch connected"/"switch disconnected", for all switches together. */
+  churn: LogLimiter;
+}
 
 const OFPGT_NAMES: GroupType[] = ['all', 'select', 'indirect', 'ff'];
 /** Hard bound = this × soft bound: a switch that lets even our control replies pile up is not reading. */
@@ -70,8 +85,10 @@ export class SwitchConnection implements SwitchHandle {
    * them in order (fewer syscalls, no per-message buffers on the hot path). */
   private readonly out = new Writer(64 * 1024);
   private flushScheduled = false;
-  private lastRx = Date.now();
-  private echoOutstanding = false;
+  /** Created when the HELLO exchange is done: from then on the switch must answer echoes. */
+  private echo: EchoMonitor | undefined;
+  /** Liveness probes waiting for the next echo reply (see probeLiveness). */
+  private readonly echoWaiters = new Set<(alive: boolean) => void>();
   private keepaliveTimer: NodeJS.Timeout | undefined;
   private handshakeTimer: NodeJS.Timeout | undefined;
   private nextBundleId = 1;
@@ -95,6 +112,7 @@ export class SwitchConnection implements SwitchHandle {
     private readonly opts: ConnectionOptions,
     private readonly events: ConnectionEvents,
     log: Logger,
+    private readonly limits?: ConnectionLogLimits,
   ) {
     this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
     this.log = log.child({ remote: this.remote });
@@ -190,7 +208,7 @@ export class SwitchConnection implements SwitchHandle {
         return;
       } catch (err) {
         if (!(err instanceof BundleRefused)) throw err;
-        this.log.warn({ dpid: this._dpidHex, err: err.cause }, 'switch refused a bundle open; using ordered messages + barrier');
+        this.warn({ err: err.cause.message }, 'switch refused a bundle open; using ordered messages + barrier');
         this._capabilities = { ...this._capabilities, bundles: false };
       }
     }
@@ -335,7 +353,6 @@ export class SwitchConnection implements SwitchHandle {
 
   private onData(chunk: Buffer): void {
     if (this.state === 'closed') return;
-    this.lastRx = Date.now();
     const events = this.framer.push(chunk);
     for (let i = 0; i < events.length; i++) {
       if (this.isClosed) return; // a frame may have closed the connection
@@ -351,7 +368,7 @@ export class SwitchConnection implements SwitchHandle {
   /** The framer cannot resync after a lying length: answer if we can, then drop the switch. */
   private onStreamBroken(err: OfDecodeError): void {
     this.stats.malformed++;
-    this.log.warn({ dpid: this._dpidHex || undefined, kind: err.kind, detail: err.message }, 'unframeable input from switch; disconnecting');
+    this.warn({ kind: err.kind, detail: err.message }, 'unframeable input from switch; disconnecting');
     if (err.xid !== undefined) {
       this.writeRaw(encodeRawError(this.errorVersion(err.version), err.xid, OFPET_BAD_REQUEST, OFPBRC_BAD_LEN, Buffer.alloc(0)));
     }
@@ -384,7 +401,7 @@ export class SwitchConnection implements SwitchHandle {
 
   private malformed(frame: Buffer, code: number, detail: string): void {
     this.stats.malformed++;
-    this.log.warn({ dpid: this._dpidHex || undefined, type: frame[1], detail }, 'malformed message from switch');
+    this.warn({ type: frame[1], detail }, 'malformed message from switch');
     this.writeControl(encodeRawError(this.errorVersion(frame[0]), frame.readUInt32BE(4), OFPET_BAD_REQUEST, code, frame));
     if (this.stats.malformed > this.opts.maxMalformed) {
       this.closeAfterFlush(`more than ${this.opts.maxMalformed} malformed messages`);
@@ -403,7 +420,7 @@ export class SwitchConnection implements SwitchHandle {
     }
     const n = negotiateVersion(frame);
     if (!n.ok) {
-      this.log.warn({ remote: this.remote, switchVersion: versionName(frame[0]) }, `incompatible OpenFlow version: ${n.reason}; disconnecting`);
+      this.warn({ switchVersion: versionName(frame[0]), reason: n.reason }, 'incompatible OpenFlow version; disconnecting');
       const text = Buffer.from(`incompatible: ${n.reason}`);
       this.writeRaw(encodeRawError(Math.min(frame[0], 6), frame.readUInt32BE(4), OFPET_HELLO_FAILED, OFPHFC_INCOMPATIBLE, text));
       this.closeAfterFlush(`incompatible version (${n.reason})`);
@@ -420,6 +437,11 @@ export class SwitchConnection implements SwitchHandle {
     if (features.type !== 'features_reply') throw new OfProtocolError(`features_request answered with ${features.type}`);
     this._dpid = features.datapathId;
     this._dpidHex = dpidToHex(features.datapathId);
+    const refusal = this.events.admit?.(this);
+    if (refusal !== undefined) {
+      this.close(refusal);
+      return;
+    }
     this.send({ type: 'set_config', flags: 0, missSendLen: OFPCML_NO_BUFFER });
     const [portParts, descParts, groupFeatures, bundles] = await Promise.all([
       this.multipart({ kind: 'port_desc' }),
@@ -446,7 +468,7 @@ export class SwitchConnection implements SwitchHandle {
     clearTimeout(this.handshakeTimer);
     this._connectedAt = new Date();
     this.state = 'ready';
-    this.log.info({ dpid: this._dpidHex, version: versionName(this._version), ports: this._ports.size, bundles }, 'switch connected');
+    this.churn({ version: versionName(this._version), ports: this._ports.size, bundles }, 'switch connected');
     this.events.ready(this);
   }
 
@@ -471,6 +493,10 @@ export class SwitchConnection implements SwitchHandle {
       this.writeControl(encodeMessage({ type: 'echo_reply', version: this._version, xid: msg.xid, data: msg.data }));
       return;
     }
+    if (msg.type === 'echo_reply') {
+      this.onEchoReply(msg.xid);
+      return;
+    }
     if (this.tracker.handle(msg)) return;
     switch (msg.type) {
       case 'port_status':
@@ -485,7 +511,6 @@ export class SwitchConnection implements SwitchHandle {
         else this.log.debug({ type: msg.type }, 'async message before handshake completed; ignored');
         return;
       case 'hello':
-      case 'echo_reply':
       case 'barrier_reply':
         return;
       default:
@@ -496,34 +521,72 @@ export class SwitchConnection implements SwitchHandle {
   // ---- keepalive ---------------------------------------------------------------------------
 
   private startKeepalive(): void {
+    this.echo = new EchoMonitor(this.opts.echoIntervalMs, this.opts.echoTimeoutMs, Date.now());
     const tick = Math.max(10, Math.min(this.opts.echoIntervalMs, this.opts.echoTimeoutMs) / 2);
     this.keepaliveTimer = setInterval(() => this.keepalive(), tick);
     this.keepaliveTimer.unref();
   }
 
+  /** Only echo replies keep a switch: other traffic, however steady, does not (see keepalive.ts). */
   private keepalive(): void {
-    const quiet = Date.now() - this.lastRx;
-    if (quiet >= this.opts.echoTimeoutMs) {
-      this.close(`no message for ${quiet} ms (echo timeout ${this.opts.echoTimeoutMs} ms)`);
-      return;
+    if (!this.echo) return;
+    const now = Date.now();
+    const a = this.echo.tick(now);
+    if (a.kind === 'dead') {
+      this.close(`echo requests unanswered for ${a.waitedMs} ms (${a.unanswered} outstanding; echo timeout ${this.opts.echoTimeoutMs} ms)`);
+    } else if (a.kind === 'send') {
+      this.sendEcho(now);
     }
-    if (quiet < this.opts.echoIntervalMs || this.echoOutstanding) return;
-    this.echoOutstanding = true;
-    this.stats.echoRequestsSent++;
-    const sent = performance.now();
+  }
+
+  private sendEcho(now: number): void {
     const xid = this.xids.next();
-    this.tracker.expectReply(xid, 'echo_request', this.opts.echoTimeoutMs).then(
-      () => {
-        this.echoOutstanding = false;
-        this.stats.echoRepliesReceived++;
-        this.stats.lastEchoRttMs = performance.now() - sent;
-      },
-      (err: Error) => {
-        this.echoOutstanding = false;
-        if (!(err instanceof OfDisconnectedError)) this.close(`echo request unanswered: ${err.message}`);
-      },
-    );
+    if (!this.echo?.sent(xid, now)) return;
+    this.stats.echoRequestsSent++;
     this.writeControl(encodeMessage({ type: 'echo_request', version: this._version, xid, data: Buffer.alloc(0) }));
+  }
+
+  private onEchoReply(xid: number): void {
+    const rtt = this.echo?.reply(xid, Date.now());
+    if (rtt === undefined) return; // not an answer to anything we asked
+    this.stats.echoRepliesReceived++;
+    this.stats.lastEchoRttMs = rtt;
+    for (const w of [...this.echoWaiters]) w(true);
+  }
+
+  /**
+   * Is the switch on the other end answering right now? Sends an echo request at once and
+   * resolves true on the next echo reply within `timeoutMs`, false otherwise (or when closed).
+   * Used before letting another connection take this switch's datapath id.
+   */
+  probeLiveness(timeoutMs: number): Promise<boolean> {
+    if (this.state !== 'ready') return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const done = (alive: boolean): void => {
+        clearTimeout(timer);
+        this.echoWaiters.delete(done);
+        resolve(alive);
+      };
+      const timer = setTimeout(() => done(false), timeoutMs);
+      timer.unref();
+      this.echoWaiters.add(done);
+      this.sendEcho(Date.now());
+    });
+  }
+
+  // ---- logging -------------------------------------------------------------------------------
+
+  /** A warning this peer caused: rate-limited per message and per switch when limits are given. */
+  private warn(fields: Record<string, unknown>, msg: string): void {
+    const all = { remote: this.remote, dpid: this._dpidHex || undefined, ...fields };
+    if (this.limits) this.limits.warn.warn(this._dpidHex || hostOf(this.remote), all, msg);
+    else this.log.warn(all, msg);
+  }
+
+  private churn(fields: Record<string, unknown>, msg: string): void {
+    const all = { remote: this.remote, dpid: this._dpidHex, ...fields };
+    if (this.limits) this.limits.churn.info('', all, msg);
+    else this.log.info(all, msg);
   }
 
   private closeAfterFlush(reason: string): void {
@@ -538,6 +601,7 @@ export class SwitchConnection implements SwitchHandle {
     this.closeReason = reason;
     clearTimeout(this.handshakeTimer);
     clearInterval(this.keepaliveTimer);
+    for (const w of [...this.echoWaiters]) w(false);
     this.tracker.failAll(new OfDisconnectedError(reason));
     this.wakeDrainWaiters();
     if (flush) this.flush();
@@ -547,7 +611,7 @@ export class SwitchConnection implements SwitchHandle {
     } else if (!this.socket.destroyed) {
       this.socket.destroy();
     }
-    if (wasReady) this.log.info({ dpid: this._dpidHex, reason }, 'switch disconnected');
+    if (wasReady) this.churn({ reason }, 'switch disconnected');
     else this.log.debug({ reason }, 'connection closed before handshake completed');
     this.events.closed(this, reason);
   }

@@ -8,6 +8,8 @@ import type { App, SwitchHandle } from './app.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import { SwitchConnection, type ConnectionOptions } from './connection.js';
 import { createLogger, type Logger } from './log.js';
+import { hostOf, LogLimiter } from './log-limit.js';
+import { checkTlsMaterial, describeTlsFailure } from './tls-check.js';
 import { Reconciler } from './reconciler.js';
 
 export type { App, OfMessageInput, SwitchCapabilities, SwitchHandle } from './app.js';
@@ -47,9 +49,12 @@ export interface ControllerOptions {
   tls?: TlsOptions;
   /** Switches that listen (ptcp:/pssl:); connected to and reconnected with backoff. */
   connectTo?: ConnectTarget[];
-  /** Send an echo request when a switch has been quiet this long. Default 5000. */
+  /** Send an echo request this often (one at a time), however busy the switch is. Default 5000. */
   echoIntervalMs?: number;
-  /** Drop a switch quiet this long (or whose echo goes unanswered this long). Default 15000. */
+  /**
+   * Drop a switch whose echo request stays unanswered this long. Only echo replies count: a
+   * switch that keeps sending other messages but does not answer is dropped all the same. Default 15000.
+   */
   echoTimeoutMs?: number;
   /** Default timeout for request/multipart/barrier/transaction. Default 10000. */
   requestTimeoutMs?: number;
@@ -63,8 +68,37 @@ export interface ControllerOptions {
   /** Malformed messages tolerated per connection (each gets an OFPT_ERROR) before a disconnect. Default 16. */
   maxMalformed?: number;
   reconnect?: BackoffOptions;
+  /**
+   * Switch admission: when given, only these datapath ids are let in; any other is refused
+   * right after it says who it is (FEATURES_REPLY), before it is told or asked anything else.
+   */
+  allowDpids?: readonly bigint[];
+  /**
+   * A connection claiming the datapath id of a connected switch: the connected one is sent an
+   * echo request and has this long to answer. If it answers, the newcomer is refused and closed
+   * (a real switch is never evicted by whoever reaches the OpenFlow port); if not, the newcomer
+   * takes over (the switch rebooted and the old connection is dead). 0: the newest connection
+   * always wins (trusting the network). Default 3000.
+   */
+  takeoverProbeMs?: number;
+  /**
+   * How long what is kept for a switch that left (reconciler state, apps' per-switch state via
+   * App.switchGone) waits for it to come back before it is freed. Default 60000.
+   */
+  forgetSwitchAfterMs?: number;
+  /** Log lines about switches connecting and leaving, per 10 s, before they are only counted. Default 20. */
+  churnLogBurst?: number;
   logger?: Logger;
   logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+export interface AdmissionStats {
+  /** Refused: datapath id not on the allow-list. */
+  notAllowed: number;
+  /** Refused: the datapath id's connected switch answered its echo. */
+  duplicates: number;
+  /** A newcomer replaced a connection that did not answer. */
+  takeovers: number;
 }
 
 export interface BoundAddress {
@@ -83,6 +117,18 @@ export class Controller {
   private readonly outgoing: { target: ConnectTarget; timer?: NodeJS.Timeout; conn?: SwitchConnection; socket?: net.Socket }[] = [];
   private readonly connOpts: ConnectionOptions;
   private running = false;
+  private readonly allow: ReadonlySet<bigint> | undefined;
+  private readonly takeoverProbeMs: number;
+  /** Datapath ids whose connected switch is being probed for a newcomer. */
+  private readonly probing = new Set<bigint>();
+  readonly admission: AdmissionStats = { notAllowed: 0, duplicates: 0, takeovers: 0 };
+  private readonly forgetAfterMs: number;
+  /** Switches that left, waiting out their grace period before what is kept for them is freed. */
+  private readonly departed = new Map<bigint, NodeJS.Timeout>();
+  /** Warnings a peer can cause: one line per message and source per window, then a count. */
+  readonly warnLimit: LogLimiter;
+  /** Switches connecting and leaving: a few lines per window, then a count. */
+  private readonly churnLimit: LogLimiter;
 
   constructor(private readonly opts: ControllerOptions = {}) {
     this.log = opts.logger ?? createLogger({ level: opts.logLevel, name: 'holdfast-controller' });
@@ -95,7 +141,12 @@ export class Controller {
       maxMessageBytes: opts.maxMessageBytes ?? 0xffff,
       maxMalformed: opts.maxMalformed ?? 16,
     };
-    this.reconciler = new Reconciler(this.log.child({ component: 'reconciler' }), opts.auditIntervalMs ?? 60_000);
+    this.warnLimit = new LogLimiter(this.log, { burst: 1 });
+    this.churnLimit = new LogLimiter(this.log, { burst: opts.churnLogBurst ?? 20 });
+    this.reconciler = new Reconciler(this.log.child({ component: 'reconciler' }), opts.auditIntervalMs ?? 60_000, this.warnLimit);
+    this.allow = opts.allowDpids ? new Set(opts.allowDpids) : undefined;
+    this.takeoverProbeMs = opts.takeoverProbeMs ?? 3000;
+    this.forgetAfterMs = opts.forgetSwitchAfterMs ?? 60_000;
   }
 
   /** Register an app; it sees switchUp for every switch already connected. */
@@ -109,6 +160,8 @@ export class Controller {
     if (this.running) return;
     this.running = true;
     this.reconciler.start();
+    this.warnLimit.start();
+    this.churnLimit.start();
     const listeners = this.opts.listeners ?? [{ host: '0.0.0.0', port: 6653 }];
     for (const l of listeners) await this.listen(l);
     for (const t of this.opts.connectTo ?? []) {
@@ -132,6 +185,10 @@ export class Controller {
     for (const c of [...this.live.values()]) c.close('controller stopping');
     await Promise.all(closing);
     this.servers.length = 0;
+    for (const t of this.departed.values()) clearTimeout(t);
+    this.departed.clear();
+    this.warnLimit.stop();
+    this.churnLimit.stop();
   }
 
   /** Actual bound addresses (ports resolved when 0 was asked for). */
@@ -165,8 +222,16 @@ export class Controller {
       : net.createServer();
     const event = tlsOpts ? 'secureConnection' : 'connection';
     server.on(event, (socket: net.Socket) => this.accept(socket));
-    server.on('tlsClientError', (err: Error, socket: net.Socket) => {
-      this.log.warn({ remote: `${socket.remoteAddress}:${socket.remotePort}`, err: err.message }, 'TLS handshake with switch failed');
+    // By the time a handshake fails the TLS socket may be destroyed and have no address left:
+    // note each TCP connection's address when it arrives.
+    const remotes = new WeakMap<net.Socket, string>();
+    if (tlsOpts) server.on('connection', (raw: net.Socket) => void remotes.set(raw, `${raw.remoteAddress}:${raw.remotePort}`));
+    server.on('tlsClientError', (err: Error & { code?: string; reason?: string }, socket: tls.TLSSocket) => {
+      const raw = (socket as unknown as { _parent?: net.Socket })._parent;
+      const remote = (raw && remotes.get(raw)) ?? (socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : 'unknown address');
+      const reason = describeTlsFailure(err, socket.authorizationError);
+      // The reason is part of the message: different failures from one host are each logged once.
+      this.warnLimit.warn(hostOf(remote), { remote, code: err.code }, `TLS handshake with switch failed: ${reason}`);
     });
     server.on('error', (err) => this.log.error({ err: err.message }, 'listener error'));
     this.servers.push({ server, tls: tlsOpts !== undefined });
@@ -184,9 +249,10 @@ export class Controller {
   private accept(socket: net.Socket, onClosed?: (conn: SwitchConnection, ready: boolean) => void): SwitchConnection {
     let wasReady = false;
     const conn: SwitchConnection = new SwitchConnection(socket, this.connOpts, {
+      admit: (c) => this.admit(c),
       ready: (c) => {
         wasReady = true;
-        this.pendingConns.delete(c);
+        // Stays pending (closed by stop()) until admitted: a duplicate dpid waits for a probe.
         this.onReady(c);
       },
       closed: (c, reason) => {
@@ -195,26 +261,99 @@ export class Controller {
           this.live.delete(c.dpid);
           this.reconciler.switchDown(c);
           this.dispatch((app) => app.switchDown?.(c, reason), 'switchDown');
+          this.scheduleForget(c.dpid);
         }
         onClosed?.(c, wasReady);
       },
       message: (c, msg) => this.onAsync(c, msg),
-    }, this.log);
+    }, this.log, { warn: this.warnLimit, churn: this.churnLimit });
     this.pendingConns.add(conn);
     return conn;
   }
 
+  private admit(conn: SwitchConnection): string | undefined {
+    if (this.allow && !this.allow.has(conn.dpid)) {
+      this.admission.notAllowed++;
+      this.warnLimit.warn(hostOf(conn.remote), { dpid: conn.dpidHex, remote: conn.remote }, 'refused a switch: its datapath id is not on the allow-list');
+      return `datapath id ${conn.dpidHex} is not on the allow-list`;
+    }
+    return undefined;
+  }
+
   private onReady(conn: SwitchConnection): void {
     const old = this.live.get(conn.dpid);
-    if (old) {
-      // Same datapath id again: the switch reconnected. Close the old connection first, so apps
-      // see switchDown(old) and then switchUp(new).
-      this.log.info({ dpid: conn.dpidHex }, 'switch reconnected; replacing its old connection');
-      old.close('replaced by a new connection from the same datapath');
+    if (!old) {
+      this.install(conn);
+      return;
     }
+    if (this.takeoverProbeMs <= 0) {
+      this.log.info({ dpid: conn.dpidHex, remote: conn.remote, old: old.remote }, 'switch reconnected; replacing its old connection');
+      this.takeOver(old, conn, 'replaced by a new connection from the same datapath');
+      return;
+    }
+    if (this.probing.has(conn.dpid)) {
+      this.refuseDuplicate(conn, old, 'another connection claiming it is already being checked');
+      return;
+    }
+    // Only an echo reply proves the connected switch is there; until then the newcomer waits.
+    this.probing.add(conn.dpid);
+    void old.probeLiveness(this.takeoverProbeMs).then((alive) => {
+      this.probing.delete(conn.dpid);
+      if (conn.isClosed) return;
+      const current = this.live.get(conn.dpid);
+      if (current && current !== old) {
+        this.refuseDuplicate(conn, current, 'it changed hands while this connection waited');
+      } else if (alive && current === old) {
+        this.refuseDuplicate(conn, old, `the connected switch answered an echo within ${this.takeoverProbeMs} ms`);
+      } else {
+        this.admission.takeovers++;
+        this.warnLimit.warn(conn.dpidHex, { dpid: conn.dpidHex, remote: conn.remote, old: old.remote },
+          `switch reconnected; its old connection did not answer an echo within ${this.takeoverProbeMs} ms and is replaced`);
+        this.takeOver(old, conn, `replaced by a connection from ${conn.remote}: no echo reply within ${this.takeoverProbeMs} ms`);
+      }
+    });
+  }
+
+  private refuseDuplicate(conn: SwitchConnection, holder: SwitchConnection, why: string): void {
+    this.admission.duplicates++;
+    this.pendingConns.delete(conn);
+    this.warnLimit.warn(conn.dpidHex, { dpid: conn.dpidHex, remote: conn.remote, connected: holder.remote },
+      `refused a connection claiming a connected switch's datapath id: ${why}`);
+    conn.close(`datapath id ${conn.dpidHex} is already connected from ${holder.remote}`);
+  }
+
+  /** Close the old connection first, so apps see switchDown(old) and then switchUp(new). */
+  private takeOver(old: SwitchConnection, conn: SwitchConnection, reason: string): void {
+    old.close(reason);
+    this.install(conn);
+  }
+
+  private install(conn: SwitchConnection): void {
+    clearTimeout(this.departed.get(conn.dpid));
+    this.departed.delete(conn.dpid);
+    this.pendingConns.delete(conn);
     this.live.set(conn.dpid, conn);
     this.reconciler.switchUp(conn);
     this.dispatch((app) => app.switchUp?.(conn), 'switchUp');
+  }
+
+  /** After the grace period, free what the runtime and the apps keep for a switch that left. */
+  private scheduleForget(dpid: bigint): void {
+    clearTimeout(this.departed.get(dpid));
+    if (!this.running) return;
+    const t = setTimeout(() => {
+      this.departed.delete(dpid);
+      if (this.live.has(dpid)) return;
+      this.reconciler.forget(dpid);
+      this.dispatch((app) => app.switchGone?.(dpid), 'switchGone');
+    }, this.forgetAfterMs);
+    t.unref();
+    this.departed.set(dpid, t);
+  }
+
+  /** Datapath ids that left and are within their grace period (tests, status). */
+  departedSwitches(): bigint[] {
+    return [...this.departed.keys()];
   }
 
   private onAsync(conn: SwitchConnection, msg: OfMessage): void {
@@ -277,9 +416,9 @@ export class Controller {
         })
       : net.connect({ host: target.host, port: target.port });
     entry.socket = socket;
-    const onFail = (err: Error): void => {
+    const onFail = (err: Error & { code?: string; reason?: string }): void => {
       socket.destroy();
-      retry(err.message);
+      retry(tlsOpts ? `TLS: ${describeTlsFailure(err)}` : err.message);
     };
     socket.once('error', onFail);
     socket.once(tlsOpts ? 'secureConnect' : 'connect', () => {
@@ -292,9 +431,13 @@ export class Controller {
   }
 }
 
+/** Loads and checks the TLS material (a garbage CA would otherwise refuse every switch, silently). */
 function loadTls(t: TlsOptions): { key: Buffer; cert: Buffer; ca?: Buffer } {
   const load = (p: PemSource): Buffer => (Buffer.isBuffer(p) ? p : p.includes('-----BEGIN') ? Buffer.from(p) : readFileSync(p));
-  return { key: load(t.key), cert: load(t.cert), ...(t.ca !== undefined ? { ca: load(t.ca) } : {}) };
+  const name = (p: PemSource, what: string): string => (Buffer.isBuffer(p) || p.includes('-----BEGIN') ? `(${what} given inline)` : p);
+  const m = { key: load(t.key), cert: load(t.cert), ...(t.ca !== undefined ? { ca: load(t.ca) } : {}) };
+  checkTlsMaterial(m, { key: name(t.key, 'key'), cert: name(t.cert, 'certificate'), ...(t.ca !== undefined ? { ca: name(t.ca, 'CA') } : {}) });
+  return m;
 }
 
 /** "0000aabbccddeeff", "0x…" or "00:00:aa:…" → bigint. */

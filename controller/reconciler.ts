@@ -13,6 +13,7 @@ import {
   type DesiredFlow, type DesiredGroup, type FlowRecord, type GroupRecord,
 } from './desired.js';
 import type { Logger } from './log.js';
+import type { LogLimiter } from './log-limit.js';
 
 export interface OwnerClaim {
   /** Flows whose cookie & cookieMask == cookie & cookieMask belong to the owner. */
@@ -62,7 +63,14 @@ export class Reconciler {
   private readonly switches = new Map<bigint, SwitchState>();
   private auditTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly log: Logger, private readonly auditIntervalMs = 0) {}
+  /** `warnLimit`: a switch that keeps failing its reconcile or audit is one line per window. */
+  constructor(private readonly log: Logger, private readonly auditIntervalMs = 0, private readonly warnLimit?: LogLimiter) {}
+
+  private warn(dpidHex: string | undefined, err: Error, msg: string): void {
+    const fields = { component: 'reconciler', dpid: dpidHex, err: err.message };
+    if (this.warnLimit) this.warnLimit.warn(dpidHex ?? '', fields, msg);
+    else this.log.warn(fields, msg);
+  }
 
   claim(owner: string, claim: OwnerClaim): void {
     if (claim.cookieMask === 0n) throw new Error(`${owner}: a cookie mask of 0 would claim every flow`);
@@ -130,7 +138,7 @@ export class Reconciler {
       }
     }
     if (st.owners.size > 0) {
-      this.kick(st).catch((err: Error) => this.log.warn({ dpid: sw.dpidHex, err: err.message }, 'reconcile at connect failed'));
+      this.kick(st).catch((err: Error) => this.warn(sw.dpidHex, err, 'reconcile at connect failed'));
     }
   }
 
@@ -139,12 +147,30 @@ export class Reconciler {
     if (st && st.sw === sw) st.sw = undefined;
   }
 
+  /**
+   * Drop everything kept for a switch that is not connected (the runtime calls it once a switch
+   * has been gone for its grace period). Without it, every datapath id that ever connected would
+   * keep its desired and installed state forever. False when the switch is connected again.
+   */
+  forget(dpid: bigint): boolean {
+    const st = this.switches.get(dpid);
+    if (!st) return true;
+    if (st.sw?.connected) return false;
+    this.switches.delete(dpid);
+    return true;
+  }
+
+  /** Datapath ids the reconciler keeps state for (connected or in their grace period). */
+  knownSwitches(): bigint[] {
+    return [...this.switches.keys()];
+  }
+
   start(): void {
     if (this.auditIntervalMs > 0 && !this.auditTimer) {
       this.auditTimer = setInterval(() => {
         for (const st of this.switches.values()) {
           if (st.owners.size === 0 || !st.sw?.connected) continue;
-          this.audit(st.dpid).catch((err: Error) => this.log.warn({ dpid: st.sw?.dpidHex, err: err.message }, 'audit failed'));
+          this.audit(st.dpid).catch((err: Error) => this.warn(st.sw?.dpidHex, err, 'audit failed'));
         }
       }, this.auditIntervalMs);
       this.auditTimer.unref();

@@ -9,7 +9,11 @@ export type StoreErrorKind =
   | 'invalid'
   /** The file's schema cannot be used: newer than the code, or a migration failed. */
   | 'schema'
-  /** Anything else SQLite reported (I/O, corruption, locked). */
+  /** The file exists but is not a Holdfast database (empty, not SQLite, someone else's tables). */
+  | 'not_holdfast'
+  /** The file is damaged: truncated, failing SQLite's check, or a row whose value cannot be read. */
+  | 'corrupt'
+  /** Anything else SQLite reported (I/O, disk full, locked). */
   | 'sqlite';
 
 export class StoreError extends Error {

@@ -70,7 +70,7 @@ export function serviceFromRow(r: ServiceRow): Service {
     port: r.port,
     mode: r.mode,
     slots: r.slots,
-    switches: JSON.parse(r.switches) as string[],
+    switches: parseJsonColumn<string[]>(r.switches, `service ${r.id}`, 'switches'),
     pinIdleTimeout: { tcp: r.pin_idle_tcp_s, udp: r.pin_idle_udp_s },
     migration: { minMs: r.mig_min_ms, quietMs: r.mig_quiet_ms, maxMs: r.mig_max_ms },
     drainDeadlineMs: r.drain_deadline_ms,
@@ -131,7 +131,7 @@ export function backendFromRow(r: BackendRow): Backend {
   if (r.switch_port !== null) b.switchPort = r.switch_port;
   if (r.drain_started_at !== null) b.drainStartedAt = r.drain_started_at;
   if (r.resolved_mac !== null) b.resolvedMac = r.resolved_mac;
-  if (r.locations !== null) b.locations = JSON.parse(r.locations) as Record<string, number>;
+  if (r.locations !== null) b.locations = parseJsonColumn<Record<string, number>>(r.locations, `backend ${r.id}`, 'locations');
   return b;
 }
 
@@ -155,7 +155,7 @@ export function encodeOwners(service: string, owners: readonly (number | null)[]
 
 export function decodeOwners(service: string, blob: Buffer): (number | null)[] {
   if (blob.length % 4 !== 0) {
-    throw new StoreError('invalid', `slot table of service "${service}" is corrupt: owners blob of ${blob.length} bytes`);
+    throw new StoreError('corrupt', `slot table of service "${service}" is corrupt: owners blob of ${blob.length} bytes`);
   }
   const owners = new Array<number | null>(blob.length / 4);
   for (let i = 0; i < owners.length; i++) {
@@ -170,5 +170,21 @@ export function snapshotParts(service: string, snap: SlotTableSnapshot): { owner
 }
 
 export function snapshotFromParts(service: string, owners: Buffer, migrations: string): SlotTableSnapshot {
-  return { owners: decodeOwners(service, owners), migrations: JSON.parse(migrations) as SlotMigration[] };
+  return { owners: decodeOwners(service, owners), migrations: parseJsonColumn<SlotMigration[]>(migrations, `slot table of service "${service}"`, 'migrations') };
+}
+
+/**
+ * JSON.parse for a column: a damaged value becomes a StoreError that says which row and column,
+ * never the value itself (it may be binary garbage that would wreck a terminal or a log line).
+ */
+export function parseJsonColumn<T>(text: unknown, row: string, column: string): T {
+  if (typeof text !== 'string') {
+    const what = Buffer.isBuffer(text) ? `${text.length} bytes of binary data` : text === null ? 'NULL' : `a ${typeof text}`;
+    throw new StoreError('corrupt', `${row}: column ${column} holds ${what}, not JSON text`);
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new StoreError('corrupt', `${row}: column ${column} is not valid JSON (${Buffer.byteLength(text)} bytes)`);
+  }
 }

@@ -5,6 +5,7 @@
 import Database from 'better-sqlite3';
 import type { Backend, LbEvent, Service, SlotTableSnapshot, StoredEvent } from '../apps/lb/model.js';
 import { StoreError, sqliteCode } from './errors.js';
+import { INIT_HINT, RESTORE_HINT, checkOpenedDatabase, firstLine, inspectDbFile, sqliteHint } from './file-check.js';
 import { MIGRATIONS, migrate, type SchemaMigration } from './schema.js';
 import {
   type BackendRow,
@@ -13,6 +14,7 @@ import {
   backendToRow,
   serviceFromRow,
   serviceToRow,
+  parseJsonColumn,
   snapshotFromParts,
   snapshotParts,
 } from './rows.js';
@@ -31,6 +33,12 @@ export interface StoreOptions {
   busyTimeoutMs?: number;
   /** Schema migrations to apply: the built-in list, or (tests) the built-in list plus later ones. */
   migrations?: readonly SchemaMigration[];
+  /**
+   * Initialise a file that exists but is empty (0 bytes, or an SQLite database with no tables).
+   * Off by default: an empty file where a database was expected usually means it was lost, and
+   * starting on it would silently drop every service. A missing file is always created.
+   */
+  initEmpty?: boolean;
 }
 
 export const STORE_DEFAULTS = { maxEvents: 100_000, pruneEvery: 1_000, busyTimeoutMs: 5_000 } as const;
@@ -121,13 +129,20 @@ export class Store {
    * Throws StoreError: kind 'schema' for a file newer than this code, 'sqlite' for an unusable file.
    */
   static open(file: string, opts: StoreOptions = {}): Store {
+    const onDisk = file !== ':memory:' && file !== '';
+    // Before SQLite touches it: opening would already set WAL mode in the header of a file we refuse.
+    const state = onDisk ? inspectDbFile(file) : 'missing';
+    if (state === 'empty' && opts.initEmpty !== true) {
+      throw new StoreError('not_holdfast', `the state file ${file} is empty (0 bytes), not a Holdfast database: ${INIT_HINT}, or ${RESTORE_HINT}`);
+    }
     let db: Database.Database;
     try {
       db = new Database(file);
     } catch (err) {
-      throw new StoreError('sqlite', `cannot open database ${file}: ${(err as Error).message}`, err);
+      throw fileError(file, 'cannot open it', err);
     }
     try {
+      if (onDisk) checkOpenedDatabase(db, file, state !== 'sqlite' || opts.initEmpty === true);
       db.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? STORE_DEFAULTS.busyTimeoutMs))}`);
       const mode = db.pragma('journal_mode = WAL', { simple: true });
       if (mode !== 'wal' && mode !== 'memory') throw new StoreError('sqlite', `${file}: cannot use WAL journal mode (got ${String(mode)})`);
@@ -140,7 +155,7 @@ export class Store {
     } catch (err) {
       db.close();
       if (err instanceof StoreError || err instanceof RangeError) throw err;
-      throw new StoreError('sqlite', `cannot use database ${file}: ${(err as Error).message}`, err);
+      throw fileError(file, 'cannot use it', err);
     }
   }
 
@@ -187,13 +202,15 @@ export class Store {
   }
 
   getService(name: string): Service | undefined {
-    const r = this.s.getService.get(name) as ServiceRow | undefined;
-    return r && serviceFromRow(r);
+    return this.run(`read service "${name}"`, () => {
+      const r = this.s.getService.get(name) as ServiceRow | undefined;
+      return r && serviceFromRow(r);
+    });
   }
 
   /** All services, by id. */
   listServices(): Service[] {
-    return (this.s.listServices.all() as ServiceRow[]).map(serviceFromRow);
+    return this.run('read the services', () => (this.s.listServices.all() as ServiceRow[]).map(serviceFromRow));
   }
 
   /**
@@ -238,14 +255,18 @@ export class Store {
   }
 
   getBackend(id: number): Backend | undefined {
-    const r = this.s.getBackend.get(id) as BackendRow | undefined;
-    return r && backendFromRow(r);
+    return this.run(`read backend ${id}`, () => {
+      const r = this.s.getBackend.get(id) as BackendRow | undefined;
+      return r && backendFromRow(r);
+    });
   }
 
   /** Backends of one service, or of all services; by id. */
   listBackends(service?: string): Backend[] {
-    const rows = (service === undefined ? this.s.listBackends.all() : this.s.listBackendsOf.all(service)) as BackendRow[];
-    return rows.map(backendFromRow);
+    return this.run(service === undefined ? 'read the backends' : `read the backends of service "${service}"`, () => {
+      const rows = (service === undefined ? this.s.listBackends.all() : this.s.listBackendsOf.all(service)) as BackendRow[];
+      return rows.map(backendFromRow);
+    });
   }
 
   /** Reserves a backend id: monotonic, never reused (pin cookies carry it). */
@@ -262,8 +283,10 @@ export class Store {
   }
 
   loadSlotTable(service: string): SlotTableSnapshot | undefined {
-    const r = this.s.loadSlots.get(service) as { owners: Buffer; migrations: string } | undefined;
-    return r && snapshotFromParts(service, r.owners, r.migrations);
+    return this.run(`read the slot table of service "${service}"`, () => {
+      const r = this.s.loadSlots.get(service) as { owners: Buffer; migrations: string } | undefined;
+      return r && snapshotFromParts(service, r.owners, r.migrations);
+    });
   }
 
   // --- events ---
@@ -291,17 +314,17 @@ export class Store {
 
   /** Events with id > afterId, oldest first, at most `limit` (page on with the last id). */
   eventsSince(afterId: number, limit = 500): StoredEvent[] {
-    return (this.s.eventsSince.all(afterId, limit) as EventRow[]).map(eventFromRow);
+    return this.run('read the event log', () => (this.s.eventsSince.all(afterId, limit) as EventRow[]).map(eventFromRow));
   }
 
   /** The newest `limit` events, oldest first. */
   latestEvents(limit: number): StoredEvent[] {
-    return (this.s.latestEvents.all(limit) as EventRow[]).reverse().map(eventFromRow);
+    return this.run('read the event log', () => (this.s.latestEvents.all(limit) as EventRow[]).reverse().map(eventFromRow));
   }
 
   /** Id of the newest event ever appended that is still kept (0 when the log is empty). */
   lastEventId(): number {
-    return this.s.lastEventId.get() as number;
+    return this.run('read the event log', () => this.s.lastEventId.get() as number);
   }
 
   /** Drops the oldest events beyond `maxEvents`. Cheap: a range delete on the primary key. */
@@ -317,7 +340,7 @@ export class Store {
     try {
       return fn();
     } catch (err) {
-      throw toStoreError(what, err);
+      throw toStoreError(this.file, what, err);
     }
   }
 }
@@ -327,7 +350,7 @@ function describeBackend(b: Pick<Backend, 'id' | 'service' | 'ip' | 'port'>): st
 }
 
 function eventFromRow(r: EventRow): StoredEvent {
-  return { id: r.id, at: r.at, event: JSON.parse(r.event) as LbEvent };
+  return { id: r.id, at: r.at, event: parseJsonColumn<LbEvent>(r.event, `event ${r.id}`, 'event') };
 }
 
 /** What each constraint means to an operator. */
@@ -339,8 +362,14 @@ const CONSTRAINT_MEANING: Record<string, string> = {
   "index 'backends_unique_addr'": 'the service already has a backend with this address',
 };
 
-function toStoreError(what: string, err: unknown): StoreError {
-  if (err instanceof StoreError) return err;
+function toStoreError(file: string, what: string, err: unknown): StoreError {
+  if (err instanceof StoreError) {
+    // Damage found while reading a row: say which file, and what to do about it.
+    if (err.kind === 'corrupt' && !err.message.includes(file)) {
+      return new StoreError('corrupt', `${file}: ${what}: ${err.message}: the file is damaged; ${RESTORE_HINT}`, err);
+    }
+    return err;
+  }
   const code = sqliteCode(err) ?? '';
   const msg = err instanceof Error ? err.message : String(err);
   if (code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
@@ -351,5 +380,13 @@ function toStoreError(what: string, err: unknown): StoreError {
   if (code.startsWith('SQLITE_CONSTRAINT') || err instanceof TypeError || err instanceof RangeError) {
     return new StoreError('invalid', `${what}: ${msg}`, err);
   }
-  return new StoreError('sqlite', `${what}: ${msg}`, err);
+  return fileError(file, what, err);
+}
+
+/** A failure of the file itself (not of the request): names the file and says what to do. */
+function fileError(file: string, what: string, err: unknown): StoreError {
+  const code = sqliteCode(err);
+  const hint = sqliteHint(code);
+  const kind = code?.startsWith('SQLITE_CORRUPT') ? 'corrupt' : code === 'SQLITE_NOTADB' ? 'not_holdfast' : 'sqlite';
+  return new StoreError(kind, `${file}: ${what}: ${firstLine(err)}${hint ? ` (${hint})` : ''}`, err);
 }

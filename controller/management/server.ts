@@ -75,7 +75,7 @@ export async function startManagementServer(opts: ManagementOptions): Promise<Ma
       if (originHost !== host) throw new HttpError(403, `requests from ${origin} are not allowed`);
     }
     if (!token && host) {
-      const hostname = new URL(`http://${host}`).hostname;
+      const hostname = hostnameOf(host);
       if (!isLoopbackHost(hostname) && hostname !== opts.host) throw new HttpError(403, `host ${hostname} is not allowed`);
     }
   };
@@ -95,7 +95,11 @@ export async function startManagementServer(opts: ManagementOptions): Promise<Ma
   });
 
   async function handleHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    const url = requestUrl(req);
+    if (!url) {
+      sendJson(res, { status: 400, body: { error: 'bad request target' } });
+      return;
+    }
     const method = req.method ?? 'GET';
     if (url.pathname === '/api' || url.pathname.startsWith('/api/')) {
       try {
@@ -134,15 +138,16 @@ export async function startManagementServer(opts: ManagementOptions): Promise<Ma
   }
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    const url = requestUrl(req);
     try {
+      if (!url) throw new HttpError(400, 'bad request target');
       if (url.pathname !== WS_PATH) throw new HttpError(404, `no WebSocket endpoint at ${url.pathname}`);
       checkOrigin(req);
       checkToken(req, url);
     } catch (err) {
       const { status, body } = errorResponse(err);
       const text = JSON.stringify(body);
-      socket.end(`HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : 'Not Found'}\r\n` +
+      socket.end(`HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\n` +
         `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
       return;
     }
@@ -175,6 +180,26 @@ export async function startManagementServer(opts: ManagementOptions): Promise<Ma
       });
     },
   };
+}
+
+const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found' };
+
+/** The request's URL, or undefined when its target cannot be parsed (a client error, not ours). */
+function requestUrl(req: IncomingMessage): URL | undefined {
+  try {
+    return new URL(req.url ?? '/', 'http://localhost');
+  } catch {
+    return undefined;
+  }
+}
+
+/** The host name of a Host header; a header that is no host at all (`a b`) is the client's error. */
+function hostnameOf(host: string): string {
+  try {
+    return new URL(`http://${host}`).hostname;
+  } catch {
+    throw new HttpError(400, 'bad Host header');
+  }
 }
 
 function sendJson(res: ServerResponse, r: ApiResponse): void {

@@ -89,6 +89,8 @@ export interface StartProcessOptions {
   /** Reuse these (restart tests). */
   apiPort?: number;
   dir?: string;
+  /** More `holdfast start` options (e.g. --init-db, --allow-dpid). */
+  extraArgs?: string[];
 }
 
 export async function startHoldfastProcess(o: StartProcessOptions = {}): Promise<HoldfastProcess> {
@@ -97,6 +99,7 @@ export async function startHoldfastProcess(o: StartProcessOptions = {}): Promise
   const db = join(dir, 'h.db');
   const args = [CLI, 'start', '--api', `${o.apiHost ?? '127.0.0.1'}:${o.apiPort ?? 0}`, '--openflow', '127.0.0.1:0', '--db', db];
   if (o.token) args.push('--token', o.token);
+  if (o.extraArgs) args.push(...o.extraArgs);
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HOLDFAST_TOKEN: undefined } });
   let out = '';
   let err = '';

@@ -51,7 +51,7 @@ beforeAll(async () => {
   ctl = new Controller({
     listeners: [{ host: '127.0.0.1', port: 0 }],
     echoIntervalMs: 150, echoTimeoutMs: 1500, requestTimeoutMs: 3000, handshakeTimeoutMs: 2000,
-    maxQueueBytes: 64 * 1024, maxMessageBytes: 16 * 1024, maxMalformed: 8, auditIntervalMs: 0,
+    maxQueueBytes: 64 * 1024, maxMessageBytes: 16 * 1024, maxMalformed: 8, auditIntervalMs: 0, takeoverProbeMs: 500,
   });
   ctl.use(recorder);
   await ctl.start();
@@ -162,6 +162,39 @@ describe('protocol behaviour with a fake switch', () => {
     expect(events).toContain(`down ${h.dpidHex}`);
   });
 
+  it('drops a switch that keeps sending other messages but never answers echo requests', async () => {
+    // Controller here: echo every 150 ms, timeout 1500 ms. The fakes send something every 100 ms,
+    // so a keepalive that counted any byte would never even ask them.
+    const hello = encodeMessage({ type: 'hello', version: 4, xid: 9, versions: [4] });
+    const cases: { dpid: bigint; chatter: (f: FakeSwitch, i: number) => void }[] = [
+      { dpid: 0xa5n, chatter: (f) => void f.sendRaw(hello) },
+      // Echo replies, but never to anything the controller asked (forged xids).
+      { dpid: 0xa6n, chatter: (f, i) => f.send({ type: 'echo_reply', version: 4, xid: 0x7000_0000 + i, data: Buffer.alloc(0) }) },
+      // One byte at a time of a message that never completes.
+      { dpid: 0xa7n, chatter: (f, i) => void f.sendRaw(i === 0 ? header(4, 2, 8 + 4000, 1) : Buffer.from([0x55])) },
+    ];
+    await Promise.all(cases.map(async ({ dpid, chatter }) => {
+      const f = await fake({ dpid, answerEcho: false });
+      const h = await waitFor(() => ctl.switch(dpid), 3000, 'fake up');
+      const t0 = Date.now();
+      let i = 0;
+      const timer = setInterval(() => { if (!f.isClosed) chatter(f, i++); }, 100);
+      try {
+        await Promise.race([f.closed, new Promise((_, reject) => setTimeout(() => reject(new Error(`${dpid} not dropped`)), 4000))]);
+      } finally {
+        clearInterval(timer);
+      }
+      const took = Date.now() - t0;
+      expect(h.connected).toBe(false);
+      expect(ctl.switch(dpid)).toBeUndefined();
+      expect(took).toBeGreaterThanOrEqual(1400); // it was given the whole echo timeout…
+      expect(took).toBeLessThan(2500); // …and not much more
+      expect(i).toBeGreaterThan(10);
+      expect(f.received.filter((m) => m.type === 'echo_request').length).toBeGreaterThanOrEqual(1);
+    }));
+    await realStillWorks();
+  });
+
   it('falls back to ordered messages + barrier when the switch refuses bundles, and reports its errors', async () => {
     const f = await fake({ dpid: 0xa2n, bundles: false, rejectPriority: 666 });
     const h = await waitFor(() => ctl.switch(0xa2n), 3000, 'fake up');
@@ -208,17 +241,25 @@ describe('protocol behaviour with a fake switch', () => {
     expect(accepted).toBeGreaterThan(0);
   });
 
-  it('replaces the old connection when a switch reconnects with the same datapath id', async () => {
+  it('refuses a second connection for a connected datapath id while the first answers echoes', async () => {
     const a = await fake({ dpid: 0xa4n });
     const first = await waitFor(() => ctl.switch(0xa4n), 3000, 'first');
     const n = events.length;
     const b = await fake({ dpid: 0xa4n });
-    const second = await waitFor(() => (ctl.switch(0xa4n) !== first ? ctl.switch(0xa4n) : undefined), 3000, 'second');
+    await b.closed;
+    expect(ctl.switch(0xa4n)).toBe(first);
+    expect(first.connected).toBe(true);
+    expect(a.isClosed).toBe(false);
+    expect(events.slice(n)).toEqual([]);
+    // Once the first stops answering, a newcomer takes over: the switch rebooted.
+    a.answerAll = false;
+    const c = await fake({ dpid: 0xa4n });
+    const third = await waitFor(() => (ctl.switch(0xa4n) !== first ? ctl.switch(0xa4n) : undefined), 3000, 'takeover');
     await a.closed;
     expect(first.connected).toBe(false);
-    expect(second.connected).toBe(true);
+    expect(third.connected).toBe(true);
     expect(events.slice(n)).toEqual(['down 00000000000000a4', 'up 00000000000000a4']);
-    expect(b.isClosed).toBe(false);
+    expect(c.isClosed).toBe(false);
     await realStillWorks();
   });
 });

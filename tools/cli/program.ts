@@ -8,6 +8,7 @@ import type { StoredEvent } from '../../apps/lb/model.js';
 import type { WsServerMessage } from '../../controller/management/protocol.js';
 import { parseApiUrl, parseBackendRef, parseDpid, parseHostPort, parseIntArg, parseMac, parsePort } from './args.js';
 import { ApiClient, backendPath, servicePath } from './client.js';
+import { addDbCommands } from './db.js';
 import { CliError } from './errors.js';
 import { backendsTable, describeGroup, groupSlotMoves, serviceDetail, servicesTable, statusText } from './format.js';
 import { waitForBackend, type WaitGoal } from './wait.js';
@@ -72,8 +73,11 @@ export function buildProgram(): Command {
     .option('--tls-cert <file>', 'OpenFlow TLS certificate (PEM)')
     .option('--tls-key <file>', 'OpenFlow TLS private key (PEM)')
     .option('--tls-ca <file>', 'CA certificate that signs the switches\' certificates (PEM)')
+    .option('--init-db', 'make an existing but empty --db file (0 bytes) a new, empty database')
+    .option('--allow-dpid <dpid,...>', 'admit only these switches (datapath ids; repeatable)', collect)
+    .option('--takeover-probe <ms>', 'a connected switch has this long to answer an echo before a newcomer with its dpid replaces it (0: newest wins)', '3000')
     .addOption(new Option('--log <level>', 'log level (env HOLDFAST_LOG)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
-    .action(async (o: { openflow: string; api: string; db: string; token?: string; tlsCert?: string; tlsKey?: string; tlsCa?: string; log?: string }) => {
+    .action(async (o: { openflow: string; api: string; db: string; token?: string; tlsCert?: string; tlsKey?: string; tlsCa?: string; log?: string; initDb?: boolean; allowDpid?: string[]; takeoverProbe: string }) => {
       const tlsGiven = [o.tlsCert, o.tlsKey, o.tlsCa].filter((x) => x !== undefined).length;
       if (tlsGiven !== 0 && tlsGiven !== 3) throw new CliError('TLS needs all of --tls-cert, --tls-key and --tls-ca');
       const { runStart } = await import('./start.js');
@@ -84,6 +88,11 @@ export function buildProgram(): Command {
         token: o.token ?? (process.env.HOLDFAST_TOKEN || undefined),
         tls: tlsGiven === 3 ? { cert: o.tlsCert!, key: o.tlsKey!, ca: o.tlsCa! } : undefined,
         logLevel: o.log,
+        initDb: o.initDb === true,
+        admission: {
+          ...(o.allowDpid && { allowDpids: o.allowDpid.flatMap((l) => l.split(',')).map((d) => BigInt(`0x${parseDpid(d)}`)) }),
+          takeoverProbeMs: parseIntArg(o.takeoverProbe, 'takeover probe', 0, 600_000),
+        },
       });
     });
 
@@ -271,6 +280,7 @@ export function buildProgram(): Command {
       await watch(client, json);
     });
 
+  addDbCommands(program);
   return program;
 }
 

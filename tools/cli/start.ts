@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { L2Forwarding } from '../../apps/l2/forwarding.js';
 import { LoadBalancer, type LoadBalancerOptions } from '../../apps/lb/app.js';
 import { Controller, type TlsOptions } from '../../controller/index.js';
+import { checkTlsMaterial } from '../../controller/tls-check.js';
 import { assertBindAllowed } from '../../controller/management/auth.js';
 import { startManagementServer, type ManagementServer } from '../../controller/management/server.js';
 import { Store } from '../../db/store.js';
@@ -18,6 +19,10 @@ export interface StartOptions {
   db: string;
   token?: string;
   tls?: { cert: string; key: string; ca: string };
+  /** Make an existing but empty state file (0 bytes, or SQLite with no tables) a new database. */
+  initDb?: boolean;
+  /** Switch admission (see ControllerOptions.allowDpids and takeoverProbeMs). */
+  admission?: { allowDpids?: bigint[]; takeoverProbeMs?: number };
   logLevel?: string;
   /** Where the "listening" lines go (default stdout). */
   out?: NodeJS.WritableStream;
@@ -57,9 +62,18 @@ export async function startHoldfast(o: StartOptions): Promise<Running> {
   } catch (err) {
     throw new CliError((err as Error).message);
   }
-  const tls: TlsOptions | undefined = o.tls && {
+  const pems = o.tls && {
     cert: readPem(o.tls.cert, 'certificate'), key: readPem(o.tls.key, 'key'), ca: readPem(o.tls.ca, 'CA certificate'),
   };
+  if (o.tls && pems) {
+    // Checked here, with the file names, before anything listens: a bad file is one clear line.
+    try {
+      checkTlsMaterial(pems, o.tls);
+    } catch (err) {
+      throw new CliError((err as Error).message);
+    }
+  }
+  const tls: TlsOptions | undefined = pems;
   const level = o.logLevel as LogLevel | undefined;
 
   const cleanups: (() => Promise<void> | void)[] = [];
@@ -73,14 +87,17 @@ export async function startHoldfast(o: StartOptions): Promise<Running> {
   try {
     let store: Store;
     try {
-      store = Store.open(o.db);
+      store = Store.open(o.db, { initEmpty: o.initDb === true });
     } catch (err) {
-      throw new CliError(`cannot open the state file ${o.db}: ${(err as Error).message}`);
+      // Store errors name the file and say what to do; anything else gets the file added.
+      const msg = (err as Error).message;
+      throw new CliError(msg.includes(o.db) ? msg : `cannot open the state file ${o.db}: ${msg}`);
     }
     cleanups.push(() => store.close());
 
     const controller = new Controller({
       listeners: [{ host: o.openflow.host, port: o.openflow.port, tls: tls !== undefined }], tls, logLevel: level,
+      ...o.admission,
       ...(o.tuning?.auditIntervalMs !== undefined ? { auditIntervalMs: o.tuning.auditIntervalMs } : {}),
     });
     // Everything that is not a service's traffic is ordinary L2 forwarding (NORMAL or learning).

@@ -356,11 +356,11 @@ describe('transactions and lifecycle', () => {
   it('explains a file that cannot be opened or is not a database', () => {
     const missingDir = storeError(() => Store.open(join(tmp.dir, 'no', 'such', 'dir', 'x.db')));
     expect(missingDir.kind).toBe('sqlite');
-    expect(missingDir.message).toMatch(/cannot open database .*x\.db/);
+    expect(missingDir.message).toMatch(/x\.db: cannot open it: .*directory does not exist/);
     const junk = tmp.file('junk.db');
     writeFileSync(junk, 'this is not an SQLite file, just some text that is long enough to have a header'.repeat(20));
     const notDb = storeError(() => Store.open(junk));
-    expect(notDb.kind).toBe('sqlite');
-    expect(notDb.message).toMatch(/junk\.db.*not a database/);
+    expect(notDb.kind).toBe('not_holdfast');
+    expect(notDb.message).toMatch(/junk\.db is not a Holdfast database \(not an SQLite file/);
   });
 });

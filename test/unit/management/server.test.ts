@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { startManagementServer, type ManagementServer } from '../../../controller/management/server.js';
@@ -148,5 +149,32 @@ describe('management auth', () => {
 
     // The page itself loads without a token (it asks for one).
     expect((await fetch(`${base}/`)).status).toBe(200);
+  });
+});
+
+/** Sends raw request bytes (headers no HTTP client would write) and returns the status line. */
+function rawRequest(port: number, text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const sock = connect(port, '127.0.0.1', () => sock.write(text));
+    let got = '';
+    sock.on('data', (d: Buffer) => { got += d.toString(); });
+    sock.on('end', () => resolve(got.split('\r\n')[0] ?? ''));
+    sock.on('error', reject);
+    setTimeout(() => { sock.destroy(); resolve(got.split('\r\n')[0] ?? ''); }, 2000);
+  });
+}
+
+describe('malformed requests are the client\'s error (4xx), never a 500', () => {
+  it('a Host header that is no host, a bad request target, on the API, the page and the WebSocket', async () => {
+    const { server } = await start();
+    const port = server.address.port;
+    const req = (head: string) => rawRequest(port, `${head}\r\nConnection: close\r\n\r\n`);
+    expect(await req('GET /api/status HTTP/1.1\r\nHost: a b')).toBe('HTTP/1.1 400 Bad Request');
+    expect(await req('POST /api/services HTTP/1.1\r\nHost: a b\r\nContent-Length: 0')).toBe('HTTP/1.1 400 Bad Request');
+    expect(await req('GET /api/ws HTTP/1.1\r\nHost: a b\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13')).toBe('HTTP/1.1 400 Bad Request');
+    expect(await req('GET http://[zz/api/status HTTP/1.1\r\nHost: 127.0.0.1')).toMatch(/^HTTP\/1.1 400 /);
+    expect(await req('GET /api/status HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: http://a b')).toBe('HTTP/1.1 403 Forbidden');
+    // And a well-formed request still works.
+    expect(await req(`GET /api/status HTTP/1.1\r\nHost: 127.0.0.1:${port}`)).toBe('HTTP/1.1 200 OK');
   });
 });
