@@ -374,6 +374,17 @@ export class LoadBalancer implements LbControl, App {
     this.emit({ type: 'switch_down', dpid: sw.dpidHex });
   }
 
+  /** The switch left for good (the runtime's grace period passed): forget what was kept for it, so
+   * switches that come and go (or forged datapath ids) cost nothing once gone. */
+  switchGone(dpid: bigint): void {
+    const hex = dpid.toString(16).padStart(16, '0');
+    for (const st of this.services.values()) {
+      st.forgetSwitch(hex);
+      this.lastBucketStats.delete(`${hex}/${st.service.id}`);
+    }
+    this.lastErrorEvent.delete(hex);
+  }
+
   packetIn(sw: SwitchHandle, msg: MessageOf<'packet_in'>): void {
     const data = msg.data;
     if (data.length < 14) return;

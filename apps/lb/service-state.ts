@@ -216,6 +216,15 @@ export class ServiceState {
     });
   }
 
+  /** A switch is gone for good: its pins, counts and cached targets go too. */
+  forgetSwitch(dpid: string): void {
+    this.targets.delete(dpid);
+    this.connections.delete(dpid);
+    if (!this.pins.delete(dpid)) return;
+    this.pinCounts.clear();
+    for (const m of this.pins.values()) m.forEach((_ip, _port, id) => this.pinCounts.set(id, (this.pinCounts.get(id) ?? 0) + 1));
+  }
+
   /** Forget every pin of a backend (after deleting them from the switches). */
   dropPinsOf(backend: number): void {
     for (const m of this.pins.values()) m.deleteValue(backend);

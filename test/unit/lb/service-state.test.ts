@@ -59,3 +59,27 @@ describe('ServiceState.decide', () => {
     expect(st.decide(DP, 0, 1, 1, true, 0)).toBeNull();
   });
 });
+
+describe('ServiceState per switch', () => {
+  it('forgets a gone switch: its pins no longer count, the other switch\'s do', () => {
+    const st = setUp();
+    const slot = st.table.migrations()[0]!.slot;
+    st.decide(DP, slot, 0x0a000001, 40000, false, 10);
+    st.decide('0000000000000002', slot, 0x0a000001, 40001, false, 10);
+    st.connections.set(DP, new Map([[1, { flows: 5, packets: 0n, bytes: 0n, at: 10 }]]));
+    expect(st.pinsOf(1)).toBe(2);
+    expect(st.connectionsOf(1)).toBe(5);
+    st.forgetSwitch(DP);
+    expect(st.pinsOf(1)).toBe(1);
+    expect(st.pins.has(DP)).toBe(false);
+    expect(st.connectionsOf(1)).toBe(0);
+  });
+
+  it('counts connections only from switches that counted since a time', () => {
+    const st = setUp();
+    st.connections.set(DP, new Map([[1, { flows: 0, packets: 0n, bytes: 0n, at: 100 }]]));
+    expect(st.connectionsOf(1, [DP], 50)).toBe(0);
+    expect(st.connectionsOf(1, [DP], 150)).toBeNull(); // counted before the last slot left
+    expect(st.connectionsOf(1, [DP, '0000000000000002'], 50)).toBeNull(); // one switch never counted
+  });
+});
