@@ -81,6 +81,10 @@ export interface HoldfastProcess {
   cli(args: string[], env?: Record<string, string | undefined>): Promise<CliResult>;
   /** SIGTERM and wait for exit (SIGKILL after 5 s). */
   stop(): Promise<void>;
+  /** SIGKILL (a crash: no shutdown code runs) and wait for exit. */
+  kill(): Promise<void>;
+  /** What the process wrote to stderr so far. */
+  stderr(): string;
 }
 
 export interface StartProcessOptions {
@@ -88,6 +92,7 @@ export interface StartProcessOptions {
   apiHost?: string;
   /** Reuse these (restart tests). */
   apiPort?: number;
+  openflowPort?: number;
   dir?: string;
   /** More `holdfast start` options (e.g. --init-db, --allow-dpid). */
   extraArgs?: string[];
@@ -97,7 +102,7 @@ export async function startHoldfastProcess(o: StartProcessOptions = {}): Promise
   ensureBuilt();
   const dir = o.dir ?? mkdtempSync(join(tmpdir(), 'holdfast-test-'));
   const db = join(dir, 'h.db');
-  const args = [CLI, 'start', '--api', `${o.apiHost ?? '127.0.0.1'}:${o.apiPort ?? 0}`, '--openflow', '127.0.0.1:0', '--db', db];
+  const args = [CLI, 'start', '--api', `${o.apiHost ?? '127.0.0.1'}:${o.apiPort ?? 0}`, '--openflow', `127.0.0.1:${o.openflowPort ?? 0}`, '--db', db];
   if (o.token) args.push('--token', o.token);
   if (o.extraArgs) args.push(...o.extraArgs);
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HOLDFAST_TOKEN: undefined } });
@@ -125,6 +130,13 @@ export async function startHoldfastProcess(o: StartProcessOptions = {}): Promise
   return {
     api, apiPort, openflowPort, dir, db, proc,
     cli: (args, env = {}) => runCli(args, { HOLDFAST_API: api, ...(o.token ? { HOLDFAST_TOKEN: o.token } : {}), ...env }),
+    async kill() {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        proc.kill('SIGKILL');
+        await exited;
+      }
+    },
+    stderr: () => err,
     async stop() {
       if (proc.exitCode === null && proc.signalCode === null) {
         proc.kill('SIGTERM');

@@ -113,6 +113,9 @@ export async function startHoldfast(o: StartOptions): Promise<Running> {
     } finally {
       cleanups.push(() => controller.stop());
     }
+    // Runs before the controller closes its switch connections: query slots of `openflow13`
+    // switches go back to forwarding, so nothing in the data path waits for us while we are gone.
+    cleanups.push(() => lb.park());
 
     let mgmt: ManagementServer;
     try {
