@@ -233,8 +233,10 @@ export class ServiceState {
   }
 
   /** Live connections of a backend summed over `dpids`; null if some switch has not counted them
-   * since `since`. */
+   * since `since`, or if there is no switch to count them (a controller that just started knows
+   * nothing yet: its switches have not connected). */
   connectionsOf(backend: number, dpids?: readonly string[], since = 0): number | null {
+    if (dpids && dpids.length === 0) return null;
     let n = 0;
     for (const [dpid, m] of this.connections) {
       if (dpids && !dpids.includes(dpid)) continue;

@@ -81,5 +81,6 @@ describe('ServiceState per switch', () => {
     expect(st.connectionsOf(1, [DP], 50)).toBe(0);
     expect(st.connectionsOf(1, [DP], 150)).toBeNull(); // counted before the last slot left
     expect(st.connectionsOf(1, [DP, '0000000000000002'], 50)).toBeNull(); // one switch never counted
+    expect(st.connectionsOf(1, [], 0)).toBeNull(); // no switch connected (a controller that just started): unknown, not 0
   });
 });
