@@ -1,5 +1,6 @@
 // Benchmark dispatcher: `npm run bench -- <name> [--seconds N] [--json]`.
 import { formatCodecBench, runCodecBench } from './codec.js';
+import { connMemoryOptionsFrom, formatConnMemory, runConnMemoryBench } from './conn-memory.js';
 import { formatBarrierBench, runBarrierBench } from './runtime-barrier.js';
 import { formatFlowModBench, runFlowModBench } from './runtime-flowmods.js';
 import { formatHotpath, runHotpathBench } from './lb-hotpath.js';
@@ -50,6 +51,13 @@ const benches: Record<string, Bench> = {
     run: async (_seconds, json) => {
       const r = await runPoolChangeBench({ runs: 10, modes: ['static', 'arp'], every: 2 });
       console.log(json ? JSON.stringify({ bench: 'lb-poolchange', ...r }, null, 2) : formatPoolChange(r));
+    },
+  },
+  'conn-memory': {
+    describe: 'ovs profile (learned 5-tuple entries) vs plain select group vs conntrack: conn/s and ovs-vswitchd CPU per 1k connections; 100k remembered connections (RSS, install, count); root',
+    run: async (_seconds, json) => {
+      const r = await runConnMemoryBench(connMemoryOptionsFrom([]));
+      console.log(json ? JSON.stringify({ bench: 'conn-memory', ...r }, null, 2) : formatConnMemory(r));
     },
   },
   codec: {
