@@ -70,6 +70,10 @@ describe.each([
       // documented limit. Count them, and check nothing else did.
       expect(o.idleBroken).toBeLessThanOrEqual(100);
       expect(o.stickiness).toBe(0);
+      // Standard OpenFlow only: nothing Open vSwitch-specific reached the switch.
+      const installed = (await rig.lab.ofctl(['-O', 'OpenFlow15', 'dump-flows', 'br0'])) + (await rig.lab.ofctl(['-O', 'OpenFlow15', 'dump-groups', 'br0']));
+      expect(installed).toContain('group_id=');
+      expect(installed).not.toMatch(/learn\(|resubmit|fin_timeout|selection_method|metadata/);
     }
   }, 180_000);
 });
