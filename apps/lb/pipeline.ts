@@ -25,7 +25,7 @@ import type { Bucket } from './slot-table.js';
 import type { DesiredFlow, DesiredGroup } from '../../controller/desired.js';
 
 /** Priorities, highest first. */
-export const PRIO = { pin: 40_000, arp: 30_000, service: 20_000, natReverse: 20_000, learnSyn: 103, learnFin: 102, learnRst: 101, forward: 100 } as const;
+export const PRIO = { pin: 40_000, arp: 30_000, service: 20_000, natReverse: 20_000, learn: 101, forward: 100 } as const;
 
 /** The `ovs` profile's second table: one rule per (service, backend) that learns connections. */
 export const LEARN_TABLE = 1;
@@ -152,7 +152,7 @@ const NX_L4 = { tcp: { src: NXM.tcpSrc, dst: NXM.tcpDst }, udp: { src: NXM.udpSr
  * controller (same match, priority, timeouts, cookie, rewrite), made by the switch at the first
  * packet. The output port comes from metadata because learn outputs only to a port held in a field.
  */
-export function learnConnection(service: Service, t: BackendTarget, finTimeout: number, closing = false): Action {
+export function learnConnection(service: Service, t: BackendTarget, finTimeout: number): Action {
   const l4 = NX_L4[service.proto];
   const specs: LearnSpec[] = [
     { kind: 'match_value', field: NXM.ethType, value: 0x0800 },
@@ -168,43 +168,32 @@ export function learnConnection(service: Service, t: BackendTarget, finTimeout: 
   }
   specs.push({ kind: 'output_field', field: NXM.metadata, ofs: 32, bits: 16 });
   return nxLearn({
-    table: 0, priority: PRIO.pin, idleTimeout: closing ? finTimeout : service.pinIdleTimeout[service.proto],
-    ...(service.proto === 'tcp' && !closing ? { finIdleTimeout: finTimeout } : {}),
+    table: 0, priority: PRIO.pin, idleTimeout: service.pinIdleTimeout[service.proto],
+    ...(service.proto === 'tcp' ? { finIdleTimeout: finTimeout } : {}),
     cookie: pinCookie(service.id, t.id), flags: NX_LEARN_F.SEND_FLOW_REM, specs,
   });
 }
 
 /** TCP SYN without ACK: the packet that opens a connection. */
 const TCP_SYN_ONLY = { kind: 'basic', name: 'tcp_flags', value: 0x002, mask: 0x012 } as const satisfies OxmField;
-const TCP_FIN = { kind: 'basic', name: 'tcp_flags', value: 0x001, mask: 0x001 } as const satisfies OxmField;
-const TCP_RST = { kind: 'basic', name: 'tcp_flags', value: 0x004, mask: 0x004 } as const satisfies OxmField;
 
 /**
  * `ovs` profile: backend `t`'s rules in LEARN_TABLE (reached from its buckets through metadata and
  * resubmit). A TCP connection is learned from its SYN only: a packet that straggles in after its
  * connection's entry ended (the last ACK after a FIN) goes to the backend without leaving an entry
- * that would outlive the connection by the idle timeout (and hold a drain that long).
- * A FIN or RST that reaches this table found no entry in table 0: either its connection is long
- * gone, or (for a short connection, under load) its packets were looked up before the entry its
- * SYN learned was visible. It learns the entry again with only the fin timeout, so an entry left
- * behind that way ends with its connection, as if it had seen the FIN itself.
- * UDP has no opening packet: every flow is learned from its first datagram.
+ * that would outlive the connection by the idle timeout (and hold a drain that long). UDP has no
+ * opening packet: every flow is learned from its first datagram.
  */
 export function learnFlows(service: Service, t: BackendTarget, finTimeout: number): DesiredFlow[] {
   const cookie = serviceCookie(service.id, RULE.learnBase + t.id);
   const match = [...serviceMatch(service), metadata(t.id)];
-  const learnRule = (priority: number, m: OxmField[], closing: boolean): DesiredFlow => flow(priority, m, [
+  const learn = flow(PRIO.learn, service.proto === 'tcp' ? [...match, TCP_SYN_ONLY] : match, [
     { type: 'set_field', field: metadata(t.id, t.port) },
-    learnConnection(service, t, finTimeout, closing),
+    learnConnection(service, t, finTimeout),
     ...forwardActions(service, t),
   ], cookie, LEARN_TABLE);
-  if (service.proto !== 'tcp') return [learnRule(PRIO.learnSyn, match, false)];
-  return [
-    learnRule(PRIO.learnSyn, [...match, TCP_SYN_ONLY], false),
-    learnRule(PRIO.learnFin, [...match, TCP_FIN], true),
-    learnRule(PRIO.learnRst, [...match, TCP_RST], true),
-    flow(PRIO.forward, match, forwardActions(service, t), cookie, LEARN_TABLE),
-  ];
+  if (service.proto !== 'tcp') return [learn];
+  return [learn, flow(PRIO.forward, match, forwardActions(service, t), cookie, LEARN_TABLE)];
 }
 
 export interface ServiceFlowOptions {

@@ -65,7 +65,7 @@ describe('ovs profile pipeline', () => {
   it.runIf(hasOfctl)('nat tcp learn rule reads, in Open vSwitch\'s words, as a pin made at the first packet', () => {
     const f = serviceFlows(service('nat', 'tcp'), [b7], { profile: 'ovs', finTimeout: 2 }).find((x) => x.tableId === 1)!;
     const text = ofpPrint(flowMod(f, 4));
-    expect(text).toContain('ADD table:1 priority=103,tcp,metadata=0x7,nw_dst=10.0.0.100,tp_dst=80,tcp_flags=+syn-ack');
+    expect(text).toContain('ADD table:1 priority=101,tcp,metadata=0x7,nw_dst=10.0.0.100,tp_dst=80,tcp_flags=+syn-ack');
     expect(text).toContain('actions=set_field:0x300000007->metadata,learn(table=0,idle_timeout=300,fin_idle_timeout=2,priority=40000,send_flow_rem,cookie=0x200000100000007,'
       + 'eth_type=0x800,nw_proto=6,NXM_OF_IP_SRC[],ip_dst=10.0.0.100,NXM_OF_TCP_SRC[],tcp_dst=80,'
       + 'load:0x2000000000b->NXM_OF_ETH_DST[],load:0xa00000b->NXM_OF_IP_DST[],load:0x1f90->NXM_OF_TCP_DST[],output:OXM_OF_METADATA[32..47]),'
@@ -74,21 +74,11 @@ describe('ovs profile pipeline', () => {
 
   it('learns a TCP connection from its SYN only; other packets with no entry just go to the backend', () => {
     const t1 = serviceFlows(service('nat', 'tcp'), [b7], { profile: 'ovs', finTimeout: 2 }).filter((x) => x.tableId === 1);
-    expect(t1.map((f) => f.priority)).toEqual([103, 102, 101, 100]);
+    expect(t1.map((f) => f.priority)).toEqual([101, 100]);
     expect(t1[0]!.match).toContainEqual({ kind: 'basic', name: 'tcp_flags', value: 2, mask: 0x12 });
-    // FIN or RST with no entry in table 0: learned again, for the fin timeout only.
-    expect(t1[1]!.match).toContainEqual({ kind: 'basic', name: 'tcp_flags', value: 1, mask: 1 });
-    expect(t1[2]!.match).toContainEqual({ kind: 'basic', name: 'tcp_flags', value: 4, mask: 4 });
-    expect(allActions([t1[3]!]).some(isNicira)).toBe(false);
+    expect(allActions([t1[1]!]).some(isNicira)).toBe(false);
     // UDP: one rule, every flow learned from its first datagram.
     expect(serviceFlows(service('nat', 'udp'), [b7], { profile: 'ovs', finTimeout: 2 }).filter((x) => x.tableId === 1)).toHaveLength(1);
-  });
-
-  it.runIf(hasOfctl)('a FIN that found no entry learns one that lives only the fin timeout', () => {
-    const f = serviceFlows(service('nat', 'tcp'), [b7], { profile: 'ovs', finTimeout: 2 }).find((x) => x.tableId === 1 && x.priority === 102)!;
-    const text = ofpPrint(flowMod(f, 4));
-    expect(text).toContain('priority=102,tcp,metadata=0x7,nw_dst=10.0.0.100,tp_dst=80,tcp_flags=+fin');
-    expect(text).toContain('learn(table=0,idle_timeout=2,priority=40000,send_flow_rem,cookie=0x200000100000007,');
   });
 
   it.runIf(hasOfctl)('dsr udp learn rule: no fin timeout, only the MAC rewritten; the bucket on 1.5', () => {
