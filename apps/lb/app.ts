@@ -65,6 +65,8 @@ const OWNER = 'lb';
 /** Connection counts asked for this soon after a backend's last slot left may still miss an entry
  * the switch was learning from a packet that took the old bucket. */
 const CONN_COUNT_MARGIN_MS = 300;
+/** Every backend's connections are counted once in this many rounds of connCountIntervalMs. */
+const ALL_COUNT_EVERY = 5;
 const PIN_KIND_MASK = 0xffn << 56n;
 const TCP_SYN = 0x02;
 const TCP_ACK = 0x10;
@@ -86,6 +88,7 @@ export class LoadBalancer implements LbControl, App {
   /** Set once the controller is stopping: query slots are rendered parked (openflow13). */
   private parked = false;
   private counting = false;
+  private countRounds = 0;
   /** Pins added while a flow dump of a switch is running (merged into the dump's result). */
   private readonly auditing = new Map<string, Map<number, FlowTable>>();
   private slotsMoved = 0;
@@ -655,12 +658,17 @@ export class LoadBalancer implements LbControl, App {
   private async countConnections(): Promise<void> {
     if (this.counting) return;
     this.counting = true;
+    // Each aggregate request walks the switch's whole flow table: draining backends (whose drain
+    // ends on the count) are counted every round, the others every ALL_COUNT_EVERY rounds.
+    const everyone = this.countRounds++ % ALL_COUNT_EVERY === 0;
     try {
       const jobs: Promise<void>[] = [];
       for (const sw of this.o.controller.switches()) {
         for (const st of this.services.values()) {
           if (!this.servesSwitch(st.service, sw.dpidHex)) continue;
-          for (const b of st.backends.values()) jobs.push(this.countOne(sw, st, b.id));
+          for (const b of st.backends.values()) {
+            if (everyone || b.state === 'draining' || !st.connections.get(sw.dpidHex)?.has(b.id)) jobs.push(this.countOne(sw, st, b.id));
+          }
         }
       }
       await Promise.allSettled(jobs);
