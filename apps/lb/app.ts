@@ -65,6 +65,9 @@ const OWNER = 'lb';
 /** Connection counts asked for this soon after a backend's last slot left may still miss an entry
  * the switch was learning from a packet that took the old bucket. */
 const CONN_COUNT_MARGIN_MS = 300;
+/** How long a started controller waits for its switches (Open vSwitch's default reconnect backoff
+ * is up to 8 s) before it takes "no switch" to mean no connection anywhere. */
+const SWITCH_RETURN_GRACE_MS = 15_000;
 /** Every backend's connections are counted once in this many rounds of connCountIntervalMs. */
 const ALL_COUNT_EVERY = 5;
 const PIN_KIND_MASK = 0xffn << 56n;
@@ -583,8 +586,12 @@ export class LoadBalancer implements LbControl, App {
         if (!st.slotsGoneAt.has(b.id)) st.slotsGoneAt.set(b.id, now);
         dpids ??= switches.filter((sw) => this.servesSwitch(st.service, sw.dpidHex)).map((sw) => sw.dpidHex);
         // Only counts asked for after the last slot left (plus a margin for packets in flight
-        // through the old buckets) can say the backend has no connection left.
-        const live = st.connectionsOf(b.id, dpids, st.slotsGoneAt.get(b.id)! + CONN_COUNT_MARGIN_MS);
+        // through the old buckets) can say the backend has no connection left. With no switch at
+        // all, a controller that just started waits for its switches to come back and count; past
+        // that grace no switch carries the service, so nothing holds the backend.
+        const live = dpids.length === 0
+          ? (now - this.startedAt >= SWITCH_RETURN_GRACE_MS ? 0 : null)
+          : st.connectionsOf(b.id, dpids, st.slotsGoneAt.get(b.id)! + CONN_COUNT_MARGIN_MS);
         const deadline = (b.drainStartedAt ?? b.stateSince) + st.service.drainDeadlineMs;
         if (live === 0 && st.pinsOf(b.id) === 0) {
           this.finishDrain(st, b, 'its last connection is gone');
