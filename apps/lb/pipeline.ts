@@ -19,6 +19,7 @@ import type { Action, Instruction, Match, MessageOf, OxmBasicName, OxmField } fr
 import { OFPCML_NO_BUFFER, OFPFF, OFPP, OFP_NO_BUFFER } from '../../openflow/types.js';
 import { NXM, NX_LEARN_F, nxFinTimeout, nxLearn, nxResubmit, type LearnSpec } from '../../openflow/nicira.js';
 import type { SwitchProfile } from '../../controller/capabilities.js';
+import { encodeMessage } from '../../openflow/messages.js';
 import { groupIdFor, markerMac, pinCookie, pinCookieMatch, serviceCookie } from './cookies.js';
 import type { Service } from './model.js';
 import type { Bucket } from './slot-table.js';
@@ -290,4 +291,38 @@ export function pinFlowMod(service: Service, c: FlowClient, t: BackendTarget, op
     bufferId: OFP_NO_BUFFER, outPort: OFPP.ANY, outGroup: 0xffffffff, flags: OFPFF.SEND_FLOW_REM,
     match: pinMatch(service, c), instructions: apply(actions),
   };
+}
+
+/** OpenFlow's length field: no message, group_mods included, is longer. */
+const OFP_MAX_MESSAGE = 0xffff;
+
+/**
+ * How many slots a service of this mode and protocol can have: its whole group (one bucket a slot)
+ * must fit in one group_mod. Measured on the largest bucket any profile renders (a forward bucket
+ * that rewrites everything, a query bucket, an `ovs` bucket) in the largest encoding (OpenFlow 1.5,
+ * bucket ids and the selection-method property), so the limit holds on every switch.
+ */
+export function maxSlotsFor(mode: Service['mode'], proto: Service['proto']): number {
+  const s: Service = {
+    name: 'limit', vip: '10.0.0.1', port: 80, proto, mode, slots: 1, switches: [], pinIdleTimeout: { tcp: 1, udp: 1 },
+    migration: { minMs: 0, quietMs: 0, maxMs: 0 }, drainDeadlineMs: 0, tracking: 'migrations', maxQuerySlots: 1,
+    id: 1, vmac: '02:00:00:00:00:01', createdAt: 0,
+  };
+  const t: BackendTarget = { id: 1, ip: '10.0.0.2', l4port: 8080, mac: '02:00:00:00:00:02', port: 1 };
+  const size = (buckets: Bucket[], profile: SwitchProfile): number => {
+    const g = serviceGroup(s, buckets, () => t, 6, profile);
+    return encodeMessage({ type: 'group_mod', version: 6, xid: 0, command: 'add', groupType: 'select', groupId: g.groupId, buckets: g.buckets, ...(g.properties ? { properties: g.properties } : {}) }).length;
+  };
+  const kinds: Bucket[] = [{ kind: 'forward', backend: 1 }, { kind: 'query', from: 1, to: 1 }];
+  let base = 0;
+  let per = 0;
+  for (const profile of ['ovs', 'openflow13'] as const) {
+    for (const b of kinds) {
+      const one = size([b], profile);
+      const two = size([b, b], profile);
+      per = Math.max(per, two - one);
+      base = Math.max(base, one - (two - one));
+    }
+  }
+  return Math.floor((OFP_MAX_MESSAGE - base) / per);
 }

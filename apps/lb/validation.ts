@@ -1,6 +1,7 @@
 // Input validation for the control surface: every check that can reject an operator's request
 // before anything changes. Each failure is one clear line (LbError 'invalid').
 
+import { maxSlotsFor } from './pipeline.js';
 import { LbError, type ServiceInput } from './control.js';
 import {
   SERVICE_DEFAULTS, SLOTS_MAX, SLOTS_MIN, WEIGHT_MAX,
@@ -83,6 +84,10 @@ export function validateServiceInput(input: ServiceInput): ServiceSpec {
     maxQuerySlots: checkInt('max query slots', input.maxQuerySlots ?? SERVICE_DEFAULTS.maxQuerySlots, 1, SLOTS_MAX),
   };
   if (spec.migration.maxMs < spec.migration.minMs) invalid('migration maximum window must not be shorter than the minimum window');
+  const limit = maxSlotsFor(spec.mode, spec.proto);
+  if (spec.slots > limit) {
+    invalid(`slots ${spec.slots} is over the limit of ${limit} for a ${spec.mode} ${spec.proto} service: its group (one bucket a slot) must fit in one OpenFlow message of 64 KiB`);
+  }
   return spec;
 }
 

@@ -40,6 +40,16 @@ describe('service validation', () => {
   });
 });
 
+describe('slot limits from the 64 KiB message', () => {
+  it('refuses a 2,000-slot nat service naming the limit, and takes the largest that fits', () => {
+    rejects(() => validateServiceInput({ name: 'big', vip: '10.0.0.100', port: 80, slots: 2000 }), /slots 2000 is over the limit of 818 for a nat tcp service/);
+    expect(validateServiceInput({ name: 'big', vip: '10.0.0.100', port: 80, slots: 818 }).slots).toBe(818);
+    // dsr buckets are smaller: more fit.
+    expect(validateServiceInput({ name: 'big', vip: '10.0.0.100', port: 80, mode: 'dsr', slots: 1364 }).slots).toBe(1364);
+    rejects(() => validateServiceInput({ name: 'big', vip: '10.0.0.100', port: 80, mode: 'dsr', slots: 1365 }), /limit of 1364/);
+  });
+});
+
 describe('backend validation', () => {
   it('accepts nat backends with and without port', () => {
     expect(validateBackendSpec({ ip: '10.0.0.2', port: 8080, weight: 3 }, 'nat')).toEqual({ ip: '10.0.0.2', port: 8080, weight: 3 });
