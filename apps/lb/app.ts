@@ -223,24 +223,26 @@ export class LoadBalancer implements LbControl, App {
   }
 
   setSwitchProfile(dpid: string, profile: ProfileSetting): { dpid: string; profile: ProfileSetting } {
-    const id = dpid.trim().toLowerCase().replace(/^0x/, '');
-    if (!/^[0-9a-f]{1,16}$/.test(id)) throw new LbError('invalid', `bad datapath id ${JSON.stringify(dpid)}: expected up to 16 hex digits`);
-    if (profile !== 'auto' && !SWITCH_PROFILES.includes(profile)) {
-      throw new LbError('invalid', `bad profile ${JSON.stringify(profile)}: expected ${[...SWITCH_PROFILES, 'auto'].join(', ')}`);
-    }
-    const hex = id.padStart(16, '0');
-    const before = this.forcedProfiles.get(hex) ?? 'auto';
-    if (before === profile) return { dpid: hex, profile };
-    this.o.store.setSwitchProfile(hex, profile === 'auto' ? null : profile);
-    if (profile === 'auto') this.forcedProfiles.delete(hex);
-    else this.forcedProfiles.set(hex, profile);
-    this.emit({ type: 'switch_profile', dpid: hex, profile });
-    const sw = this.o.controller.switches().find((s) => s.dpidHex === hex);
-    if (sw) {
-      for (const st of this.services.values()) st.invalidateTargets(); // pin templates carry the profile
-      this.syncSwitch(sw.dpid, sw.dpidHex);
-    }
-    return { dpid: hex, profile };
+    return this.o.store.transaction(() => {
+      const id = dpid.trim().toLowerCase().replace(/^0x/, '');
+      if (!/^[0-9a-f]{1,16}$/.test(id)) throw new LbError('invalid', `bad datapath id ${JSON.stringify(dpid)}: expected up to 16 hex digits`);
+      if (profile !== 'auto' && !SWITCH_PROFILES.includes(profile)) {
+        throw new LbError('invalid', `bad profile ${JSON.stringify(profile)}: expected ${[...SWITCH_PROFILES, 'auto'].join(', ')}`);
+      }
+      const hex = id.padStart(16, '0');
+      const before = this.forcedProfiles.get(hex) ?? 'auto';
+      if (before === profile) return { dpid: hex, profile };
+      this.o.store.setSwitchProfile(hex, profile === 'auto' ? null : profile);
+      if (profile === 'auto') this.forcedProfiles.delete(hex);
+      else this.forcedProfiles.set(hex, profile);
+      this.emit({ type: 'switch_profile', dpid: hex, profile });
+      const sw = this.o.controller.switches().find((s) => s.dpidHex === hex);
+      if (sw) {
+        for (const st of this.services.values()) st.invalidateTargets(); // pin templates carry the profile
+        this.syncSwitch(sw.dpid, sw.dpidHex);
+      }
+      return { dpid: hex, profile };
+    });
   }
 
   // ------------------------------------------------------------------------------------------
@@ -741,6 +743,9 @@ export class LoadBalancer implements LbControl, App {
 
   // ------------------------------------------------------------------------------------------
   // LbControl
+  //
+  // Every change runs in one store transaction: its rows and its events are stored together or
+  // not at all, whatever stops the process (a kill -9 between two writes included).
 
   private svc(name: string): ServiceState {
     const st = this.services.get(name);
@@ -764,36 +769,40 @@ export class LoadBalancer implements LbControl, App {
   }
 
   addService(input: ServiceInput): ServiceView {
-    const spec = validateServiceInput(input);
-    if (this.services.has(spec.name)) throw new LbError('conflict', `service ${spec.name} already exists`);
-    for (const st of this.services.values()) {
-      const s = st.service;
-      if (s.vip === spec.vip && s.proto === spec.proto && s.port === spec.port) {
-        throw new LbError('conflict', `${spec.vip}:${spec.port}/${spec.proto} is already service ${s.name}`);
+    return this.o.store.transaction(() => {
+      const spec = validateServiceInput(input);
+      if (this.services.has(spec.name)) throw new LbError('conflict', `service ${spec.name} already exists`);
+      for (const st of this.services.values()) {
+        const s = st.service;
+        if (s.vip === spec.vip && s.proto === spec.proto && s.port === spec.port) {
+          throw new LbError('conflict', `${spec.vip}:${spec.port}/${spec.proto} is already service ${s.name}`);
+        }
       }
-    }
-    const id = this.o.store.nextServiceId();
-    const service: Service = { ...spec, id, vmac: serviceVmac(id), createdAt: this.clock() };
-    const st = new ServiceState(service, this.newTable(service));
-    this.o.store.transaction(() => {
-      this.o.store.insertService(service);
-      this.o.store.saveSlotTable(service.name, st.table.snapshot());
+      const id = this.o.store.nextServiceId();
+      const service: Service = { ...spec, id, vmac: serviceVmac(id), createdAt: this.clock() };
+      const st = new ServiceState(service, this.newTable(service));
+      this.o.store.transaction(() => {
+        this.o.store.insertService(service);
+        this.o.store.saveSlotTable(service.name, st.table.snapshot());
+      });
+      this.services.set(service.name, st);
+      this.byId.set(id, st);
+      this.emit({ type: 'service_added', service: service.name });
+      this.syncService(st);
+      return this.serviceView(st);
     });
-    this.services.set(service.name, st);
-    this.byId.set(id, st);
-    this.emit({ type: 'service_added', service: service.name });
-    this.syncService(st);
-    return this.serviceView(st);
   }
 
   removeService(name: string): void {
-    const st = this.svc(name);
-    this.o.store.deleteService(name);
-    this.services.delete(name);
-    this.byId.delete(st.service.id);
-    this.deletePins(PIN_COOKIE_MASK_FOR_SERVICE(st.service.id));
-    this.syncAll();
-    this.emit({ type: 'service_removed', service: name });
+    return this.o.store.transaction(() => {
+      const st = this.svc(name);
+      this.o.store.deleteService(name);
+      this.services.delete(name);
+      this.byId.delete(st.service.id);
+      this.deletePins(PIN_COOKIE_MASK_FOR_SERVICE(st.service.id));
+      this.syncAll();
+      this.emit({ type: 'service_removed', service: name });
+    });
   }
 
   listBackends(service: string): BackendView[] {
@@ -802,83 +811,93 @@ export class LoadBalancer implements LbControl, App {
   }
 
   addBackend(service: string, spec: BackendSpec): BackendView {
-    const st = this.svc(service);
-    const v = validateBackendSpec(spec, st.service.mode);
-    const key = backendKey(v);
-    if (st.byKey.has(key)) throw new LbError('conflict', `service ${service} already has backend ${key}`);
-    if (v.ip === st.service.vip) throw new LbError('invalid', `backend ${key} is the service's own VIP`);
-    const now = this.clock();
-    const b: Backend = {
-      ...v, id: this.o.store.nextBackendId(), service, state: v.mac ? 'active' : 'resolving', stateSince: now,
-      removeWhenDrained: false,
-    };
-    this.o.store.insertBackend(b);
-    st.addBackend(b);
-    this.emit({ type: 'backend_added', service, backend: key });
-    if (b.state === 'active') this.reconcilePool(st, `backend ${key} added`);
-    else this.probe(true);
-    return this.backendView(st, b);
+    return this.o.store.transaction(() => {
+      const st = this.svc(service);
+      const v = validateBackendSpec(spec, st.service.mode);
+      const key = backendKey(v);
+      if (st.byKey.has(key)) throw new LbError('conflict', `service ${service} already has backend ${key}`);
+      if (v.ip === st.service.vip) throw new LbError('invalid', `backend ${key} is the service's own VIP`);
+      const now = this.clock();
+      const b: Backend = {
+        ...v, id: this.o.store.nextBackendId(), service, state: v.mac ? 'active' : 'resolving', stateSince: now,
+        removeWhenDrained: false,
+      };
+      this.o.store.insertBackend(b);
+      st.addBackend(b);
+      this.emit({ type: 'backend_added', service, backend: key });
+      if (b.state === 'active') this.reconcilePool(st, `backend ${key} added`);
+      else this.probe(true);
+      return this.backendView(st, b);
+    });
   }
 
   drainBackend(service: string, key: string): BackendView {
-    const st = this.svc(service);
-    const b = this.backendOf(st, key);
-    matchOn(b.state)
-      .with('active', () => {
-        this.setState(st, b, 'draining', 'drain requested');
-        this.reconcilePool(st, `drain of ${key}`);
-      })
-      .with('resolving', 'down', () => this.setState(st, b, 'drained', 'drain requested (backend had no flows)'))
-      .with('draining', 'drained', () => undefined)
-      .with('removed', () => {
-        throw new LbError('conflict', `backend ${key} is being removed`);
-      })
-      .exhaustive();
-    return this.backendView(st, b);
+    return this.o.store.transaction(() => {
+      const st = this.svc(service);
+      const b = this.backendOf(st, key);
+      matchOn(b.state)
+        .with('active', () => {
+          this.setState(st, b, 'draining', 'drain requested');
+          this.reconcilePool(st, `drain of ${key}`);
+        })
+        .with('resolving', 'down', () => this.setState(st, b, 'drained', 'drain requested (backend had no flows)'))
+        .with('draining', 'drained', () => undefined)
+        .with('removed', () => {
+          throw new LbError('conflict', `backend ${key} is being removed`);
+        })
+        .exhaustive();
+      return this.backendView(st, b);
+    });
   }
 
   enableBackend(service: string, key: string): BackendView {
-    const st = this.svc(service);
-    const b = this.backendOf(st, key);
-    if (b.removeWhenDrained) throw new LbError('conflict', `backend ${key} is being removed`);
-    if (b.state === 'draining' || b.state === 'drained') {
-      const known = st.locations.has(b.id);
-      this.setState(st, b, known ? 'active' : 'resolving', 'enabled');
-      if (known) this.reconcilePool(st, `${key} enabled`);
-      else this.probe(true);
-    }
-    return this.backendView(st, b);
+    return this.o.store.transaction(() => {
+      const st = this.svc(service);
+      const b = this.backendOf(st, key);
+      if (b.removeWhenDrained) throw new LbError('conflict', `backend ${key} is being removed`);
+      if (b.state === 'draining' || b.state === 'drained') {
+        const known = st.locations.has(b.id);
+        this.setState(st, b, known ? 'active' : 'resolving', 'enabled');
+        if (known) this.reconcilePool(st, `${key} enabled`);
+        else this.probe(true);
+      }
+      return this.backendView(st, b);
+    });
   }
 
   setWeight(service: string, key: string, weight: number): BackendView {
-    const st = this.svc(service);
-    const b = this.backendOf(st, key);
-    const v = validateBackendSpec({ ip: b.ip, weight }, 'nat').weight;
-    if (v !== b.weight) {
-      const from = b.weight;
-      b.weight = v;
-      this.o.store.updateBackend(b);
-      this.emit({ type: 'backend_weight', service, backend: key, from, to: v });
-      this.reconcilePool(st, `weight of ${key} ${from} → ${v}`);
-    }
-    return this.backendView(st, b);
+    return this.o.store.transaction(() => {
+      const st = this.svc(service);
+      const b = this.backendOf(st, key);
+      const v = validateBackendSpec({ ip: b.ip, weight }, 'nat').weight;
+      if (v !== b.weight) {
+        const from = b.weight;
+        b.weight = v;
+        this.o.store.updateBackend(b);
+        this.emit({ type: 'backend_weight', service, backend: key, from, to: v });
+        this.reconcilePool(st, `weight of ${key} ${from} → ${v}`);
+      }
+      return this.backendView(st, b);
+    });
   }
 
   removeBackend(service: string, key: string, opts: { now?: boolean } = {}): BackendView {
-    const st = this.svc(service);
-    const b = this.backendOf(st, key);
-    if (opts.now || b.state === 'drained' || b.state === 'resolving' || b.state === 'down') {
-      const view = this.backendView(st, b);
-      this.deleteBackend(st, b, opts.now ? 'removed now' : 'removed');
-      return { ...view, state: 'removed' };
-    }
-    b.removeWhenDrained = true;
-    this.o.store.updateBackend(b);
-    if (b.state === 'active') {
-      this.setState(st, b, 'draining', 'remove requested');
-      this.reconcilePool(st, `remove of ${key}`);
-    }
-    return this.backendView(st, b);
+    return this.o.store.transaction(() => {
+      const st = this.svc(service);
+      const b = this.backendOf(st, key);
+      if (opts.now || b.state === 'drained' || b.state === 'resolving' || b.state === 'down') {
+        const view = this.backendView(st, b);
+        this.deleteBackend(st, b, opts.now ? 'removed now' : 'removed');
+        return { ...view, state: 'removed' };
+      }
+      b.removeWhenDrained = true;
+      this.o.store.updateBackend(b);
+      if (b.state === 'active') {
+        this.setState(st, b, 'draining', 'remove requested');
+        this.reconcilePool(st, `remove of ${key}`);
+      }
+      return this.backendView(st, b);
+    });
   }
 
   status(): StatusView {
