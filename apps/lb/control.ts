@@ -37,8 +37,13 @@ export interface BackendView extends Backend {
   /** Live connections the switches hold an exact entry for (learned by the switch in the `ovs`
    * profile, pinned by the controller in `openflow13`), summed over switches, from the last count. */
   connections: number;
-  /** Bytes/packets forwarded to this backend (pins + owned buckets), cumulative. */
+  /** Bytes/packets forwarded to this backend, cumulative and complete: its forward buckets plus
+   * every exact connection entry (pin or learned) for it, ended or live (apps/lb/traffic-ledger.ts).
+   * Kept across restarts. */
   traffic: TrafficCounters;
+  /** Exact connection entries the switches created for it: ended ones (flow-removed) plus the live
+   * ones at the last count. Cumulative, kept across restarts. */
+  connectionsOpened: number;
 }
 
 export interface SlotMigrationView {

@@ -81,7 +81,7 @@ export class MemLb implements LbControl {
     if (svc.backends.some((b) => b.key === key)) throw new LbError('conflict', `service ${service} already has backend ${key}`);
     const b: BackendView = {
       ...spec, key, id: this.nextBackendId++, service, state: 'active', stateSince: Date.now(), removeWhenDrained: false,
-      slots: 0, slotsIncoming: 0, pins: 0, connections: 0, traffic: { packets: 0, bytes: 0 },
+      slots: 0, slotsIncoming: 0, pins: 0, connections: 0, traffic: { packets: 0, bytes: 0 }, connectionsOpened: 0,
     };
     svc.backends.push(b);
     this.emit({ type: 'backend_added', service, backend: key });
