@@ -22,7 +22,8 @@ import {
   pinCookieMatch, serviceVmac,
 } from './cookies.js';
 import {
-  LbError, type BackendView, type LbControl, type ProfileSetting, type ServiceInput, type ServiceView, type StatusView,
+  LbError, type BackendView, type LbControl, type ProfileSetting, type ServiceInput, type ServiceSettings, type ServiceView,
+  type StatusView,
 } from './control.js';
 import { inPortOf, matchValue } from '../../openflow/oxm.js';
 import { FlowTable } from './flow-table.js';
@@ -780,6 +781,22 @@ export class LoadBalancer implements LbControl, App {
     this.byId.set(id, st);
     this.emit({ type: 'service_added', service: service.name });
     this.syncService(st);
+    return this.serviceView(st);
+  }
+
+  updateService(name: string, settings: ServiceSettings): ServiceView {
+    const st = this.svc(name);
+    const s = st.service;
+    const spec = validateServiceInput({ ...s, ...settings });
+    const next: Service = { ...s, ...spec, id: s.id, vmac: s.vmac, createdAt: s.createdAt };
+    if (JSON.stringify(next) === JSON.stringify(s)) return this.serviceView(st);
+    this.o.store.updateService(next);
+    st.service = next;
+    // Windows, query-slot limit and tracking live in the slot table: rebuild it from its snapshot.
+    st.table = this.newTable(next, st.table.snapshot());
+    st.invalidateTargets(); // pin templates carry the idle timeouts
+    this.reconcilePool(st, 'service settings changed');
+    this.syncAll(); // a switch left out by `switches` loses the service's flows
     return this.serviceView(st);
   }
 

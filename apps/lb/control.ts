@@ -5,6 +5,9 @@
 import type { SwitchProfile } from '../../controller/capabilities.js';
 import type { Backend, BackendSpec, Service, ServiceSpec, StoredEvent, LbEvent } from './model.js';
 
+/** Service settings `updateService` may change. */
+export type ServiceSettings = Partial<Pick<ServiceSpec, 'switches' | 'tracking' | 'maxQuerySlots' | 'pinIdleTimeout' | 'migration' | 'drainDeadlineMs'>>;
+
 export type LbErrorCode = 'invalid' | 'not_found' | 'conflict' | 'unavailable';
 
 export class LbError extends Error {
@@ -95,6 +98,9 @@ export interface LbControl {
   addService(input: ServiceInput): ServiceView;
   /** Removes the service, its flows, group and pins from every switch. */
   removeService(name: string): void;
+  /** Changes settings of a live service that do not touch its group's buckets or hash (switches,
+   * tracking, max query slots, pin idle timeouts, migration windows, drain deadline). */
+  updateService(name: string, settings: ServiceSettings): ServiceView;
 
   listBackends(service: string): BackendView[];
   addBackend(service: string, spec: BackendSpec): BackendView;

@@ -2,7 +2,8 @@
 // management server and CLI only. The real load balancer lives in apps/lb.
 import { isIPv4 } from 'node:net';
 import {
-  LbError, type BackendView, type LbControl, type ProfileSetting, type ServiceInput, type ServiceView, type StatusView,
+  LbError, type BackendView, type LbControl, type ProfileSetting, type ServiceInput, type ServiceSettings, type ServiceView,
+  type StatusView,
 } from '../../apps/lb/control.js';
 import {
   SERVICE_DEFAULTS, SLOTS_MAX, SLOTS_MIN, WEIGHT_MAX, backendKey, takesNewFlows,
@@ -59,6 +60,12 @@ export class MemLb implements LbControl {
     };
     this.services.set(svc.name, svc);
     this.emit({ type: 'service_added', service: svc.name });
+    return structuredClone(svc);
+  }
+
+  updateService(name: string, settings: ServiceSettings): ServiceView {
+    const svc = this.svc(name);
+    Object.assign(svc, settings);
     return structuredClone(svc);
   }
 
