@@ -54,6 +54,12 @@ export interface ConnectionStats {
   echoRequestsAnswered: number;
   lastEchoRttMs: number | null;
   droppedSends: number;
+  /** By message type, for /metrics: packet-ins, flow-removed and errors received (errors that
+   * answer a request included), flow-mods sent (those inside bundles included). */
+  packetIns: number;
+  flowRemoved: number;
+  errors: number;
+  flowMods: number;
 }
 
 type State = 'hello' | 'handshake' | 'ready' | 'closed';
@@ -64,6 +70,29 @@ export interface ConnectionLogLimits {
   warn: LogLimiter;
   /** "switch connected"/"switch disconnected", for all switches together. */
   churn: LogLimiter;
+}
+
+const OFPT_ERROR = 1;
+const OFPT_PACKET_IN = 10;
+const OFPT_FLOW_REMOVED = 11;
+const OFPT_FLOW_MOD = 14;
+const OFPT_BUNDLE_ADD_MESSAGE = 34;
+/** A bundle-add message's inner message starts after its 16-byte header and bundle fields. */
+const BUNDLE_INNER_AT = 16;
+
+/** Flow-mods among whole OpenFlow messages laid end to end (one tick's write), bundled ones too:
+ * the hot path's pre-encoded pins never pass through an encoder that could count them. */
+export function countFlowMods(buf: Uint8Array): number {
+  let n = 0;
+  for (let at = 0; at + 8 <= buf.length;) {
+    const len = (buf[at + 2]! << 8) | buf[at + 3]!;
+    const type = buf[at + 1];
+    if (type === OFPT_FLOW_MOD) n++;
+    else if (type === OFPT_BUNDLE_ADD_MESSAGE && at + BUNDLE_INNER_AT + 2 <= buf.length && buf[at + BUNDLE_INNER_AT + 1] === OFPT_FLOW_MOD) n++;
+    if (len < 8) break;
+    at += len;
+  }
+  return n;
 }
 
 const OFPGT_NAMES: GroupType[] = ['all', 'select', 'indirect', 'ff'];
@@ -102,7 +131,7 @@ export class SwitchConnection implements SwitchHandle {
   private readonly drainWaiters: (() => void)[] = [];
   readonly stats: ConnectionStats = {
     rxMessages: 0, txMessages: 0, malformed: 0, echoRequestsSent: 0, echoRepliesReceived: 0,
-    echoRequestsAnswered: 0, lastEchoRttMs: null, droppedSends: 0,
+    echoRequestsAnswered: 0, lastEchoRttMs: null, droppedSends: 0, packetIns: 0, flowRemoved: 0, errors: 0, flowMods: 0,
   };
   readonly remote: string;
   readonly log: Logger;
@@ -330,7 +359,9 @@ export class SwitchConnection implements SwitchHandle {
     this.flushScheduled = false;
     const w = this.out;
     if (w.offset === 0) return;
-    if (!this.socket.destroyed) this.socket.write(Buffer.from(w.finish()));
+    const bytes = w.finish();
+    this.stats.flowMods += countFlowMods(bytes);
+    if (!this.socket.destroyed) this.socket.write(Buffer.from(bytes));
     w.reset();
   }
 
@@ -385,6 +416,10 @@ export class SwitchConnection implements SwitchHandle {
       this.malformed(frame, OFPBRC_BAD_VERSION, `message version ${frame[0]} after negotiating ${this._version}`);
       return;
     }
+    const type = frame[1];
+    if (type === OFPT_PACKET_IN) this.stats.packetIns++;
+    else if (type === OFPT_FLOW_REMOVED) this.stats.flowRemoved++;
+    else if (type === OFPT_ERROR) this.stats.errors++;
     const res = decodeMessage(frame);
     if (!res.ok) {
       const code = res.error.kind === 'bad_value' ? OFPBRC_BAD_TYPE : OFPBRC_BAD_LEN;

@@ -100,6 +100,34 @@ export const MIGRATIONS: readonly SchemaMigration[] = [
       ) WITHOUT ROWID`);
     },
   },
+  {
+    version: 4,
+    name: 'traffic and controller counters (survive restarts)',
+    up: (db) => {
+      // Per backend: the published totals and the part of them that was not a live entry at the
+      // save (a restarted controller adds its own counts of live entries to that part; see
+      // apps/lb/traffic-ledger.ts). Per service: the controller's counters.
+      db.exec(`
+        CREATE TABLE backend_counters (
+          backend_id   INTEGER PRIMARY KEY REFERENCES backends(id) ON DELETE CASCADE,
+          packets      INTEGER NOT NULL,
+          bytes        INTEGER NOT NULL,
+          opened       INTEGER NOT NULL,
+          base_packets INTEGER NOT NULL,
+          base_bytes   INTEGER NOT NULL,
+          base_opened  INTEGER NOT NULL,
+          saved_at     INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE service_counters (
+          service_id     INTEGER PRIMARY KEY REFERENCES services(id) ON DELETE CASCADE,
+          packet_ins     INTEGER NOT NULL,
+          pins_installed INTEGER NOT NULL,
+          pins_removed   INTEGER NOT NULL,
+          saved_at       INTEGER NOT NULL
+        ) WITHOUT ROWID;
+      `);
+    },
+  },
 ];
 
 /** The highest schema version a list of migrations reaches. */

@@ -45,6 +45,24 @@ export const STORE_DEFAULTS = { maxEvents: 100_000, pruneEvery: 1_000, busyTimeo
 
 interface EventRow { id: number; at: number; event: string }
 
+/** A backend's traffic counters as kept (see apps/lb/traffic-ledger.ts, LedgerSnapshot). */
+export interface BackendCountersRow {
+  backendId: number;
+  packets: number;
+  bytes: number;
+  opened: number;
+  basePackets: number;
+  baseBytes: number;
+  baseOpened: number;
+}
+
+export interface ServiceCountersRow {
+  serviceId: number;
+  packetIns: number;
+  pinsInstalled: number;
+  pinsRemoved: number;
+}
+
 type Stmt = Database.Statement;
 
 export class Store {
@@ -60,6 +78,7 @@ export class Store {
     counter: Stmt; bumpCounter: Stmt; raiseCounter: Stmt;
     saveSlots: Stmt; loadSlots: Stmt;
     listProfiles: Stmt; setProfile: Stmt; clearProfile: Stmt;
+    saveBackendCounters: Stmt; loadBackendCounters: Stmt; saveServiceCounters: Stmt; loadServiceCounters: Stmt;
     appendEvent: Stmt; eventsSince: Stmt; latestEvents: Stmt; lastEventId: Stmt; pruneEvents: Stmt;
   };
 
@@ -114,6 +133,27 @@ export class Store {
       listProfiles: p('SELECT dpid, profile FROM switch_profiles ORDER BY dpid'),
       setProfile: p('INSERT INTO switch_profiles (dpid, profile) VALUES (?, ?) ON CONFLICT (dpid) DO UPDATE SET profile = excluded.profile'),
       clearProfile: p('DELETE FROM switch_profiles WHERE dpid = ?'),
+
+      saveBackendCounters: p(
+        `INSERT INTO backend_counters (backend_id, packets, bytes, opened, base_packets, base_bytes, base_opened, saved_at)
+         VALUES (@backendId, @packets, @bytes, @opened, @basePackets, @baseBytes, @baseOpened, @savedAt)
+         ON CONFLICT (backend_id) DO UPDATE SET packets = excluded.packets, bytes = excluded.bytes, opened = excluded.opened,
+           base_packets = excluded.base_packets, base_bytes = excluded.base_bytes, base_opened = excluded.base_opened,
+           saved_at = excluded.saved_at`,
+      ),
+      loadBackendCounters: p(
+        `SELECT backend_id AS backendId, packets, bytes, opened, base_packets AS basePackets, base_bytes AS baseBytes,
+           base_opened AS baseOpened FROM backend_counters`,
+      ),
+      saveServiceCounters: p(
+        `INSERT INTO service_counters (service_id, packet_ins, pins_installed, pins_removed, saved_at)
+         VALUES (@serviceId, @packetIns, @pinsInstalled, @pinsRemoved, @savedAt)
+         ON CONFLICT (service_id) DO UPDATE SET packet_ins = excluded.packet_ins, pins_installed = excluded.pins_installed,
+           pins_removed = excluded.pins_removed, saved_at = excluded.saved_at`,
+      ),
+      loadServiceCounters: p(
+        'SELECT service_id AS serviceId, packet_ins AS packetIns, pins_installed AS pinsInstalled, pins_removed AS pinsRemoved FROM service_counters',
+      ),
 
       appendEvent: p('INSERT INTO events (at, type, event) VALUES (?, ?, ?)'),
       eventsSince: p('SELECT id, at, event FROM events WHERE id > ? ORDER BY id LIMIT ?'),
@@ -304,6 +344,27 @@ export class Store {
       if (profile === null) this.s.clearProfile.run(dpid);
       else this.s.setProfile.run(dpid, profile);
     });
+  }
+
+  // --- counters kept across restarts (schema 4) ---
+
+  /** Writes every backend's and service's counters in one transaction (rows of gone ones are
+   * removed with them by the foreign keys). */
+  saveCounters(backends: readonly BackendCountersRow[], services: readonly ServiceCountersRow[], at: number = Date.now()): void {
+    this.run('save the traffic counters', () =>
+      this.db.transaction(() => {
+        for (const b of backends) this.s.saveBackendCounters.run({ ...b, savedAt: at });
+        for (const s of services) this.s.saveServiceCounters.run({ ...s, savedAt: at });
+      })(),
+    );
+  }
+
+  loadBackendCounters(): BackendCountersRow[] {
+    return this.run('read the traffic counters', () => this.s.loadBackendCounters.all() as BackendCountersRow[]);
+  }
+
+  loadServiceCounters(): ServiceCountersRow[] {
+    return this.run('read the service counters', () => this.s.loadServiceCounters.all() as ServiceCountersRow[]);
   }
 
   appendEvent(event: LbEvent, at: number = Date.now()): StoredEvent {

@@ -22,7 +22,8 @@ import {
   pinCookieMatch, serviceVmac,
 } from './cookies.js';
 import {
-  LbError, type BackendView, type LbControl, type ProfileSetting, type ServiceInput, type ServiceView, type StatusView,
+  LbError, type BackendView, type LbControl, type ProfileSetting, type ServiceInput, type ServiceSettings, type ServiceView,
+  type StatusView,
 } from './control.js';
 import { inPortOf, matchValue } from '../../openflow/oxm.js';
 import { FlowTable } from './flow-table.js';
@@ -35,6 +36,8 @@ import {
   buildPacketOutTemplate, buildPinTemplate, fillPacketOut, fillPin, templateFits, type PacketOutTemplate, type PinTemplate,
 } from './pin-template.js';
 import { ServiceState, type TargetEntry } from './service-state.js';
+import { restoreCounters, saveCounters } from './counter-store.js';
+import type { BackendTotals } from './traffic-ledger.js';
 import { parkedBucket, SlotTable, type SlotChange } from './slot-table.js';
 import { parseBackendKey, validateBackendSpec, validateServiceInput } from './validation.js';
 
@@ -59,6 +62,8 @@ export interface LoadBalancerOptions {
   connCountIntervalMs?: number;
   /** How long a stopping controller waits for its switches to confirm parked query slots. */
   parkTimeoutMs?: number;
+  /** How often traffic and controller counters are written to the store (and at stop). */
+  counterSaveIntervalMs?: number;
 }
 
 const OWNER = 'lb';
@@ -110,6 +115,7 @@ export class LoadBalancer implements LbControl, App {
       finIdleTimeout: o.finIdleTimeout ?? 2,
       connCountIntervalMs: o.connCountIntervalMs ?? 1_000,
       parkTimeoutMs: o.parkTimeoutMs ?? 3_000,
+      counterSaveIntervalMs: o.counterSaveIntervalMs ?? 10_000,
     };
     for (const p of o.store.listSwitchProfiles()) {
       if ((SWITCH_PROFILES as readonly string[]).includes(p.profile)) this.forcedProfiles.set(p.dpid, p.profile as SwitchProfile);
@@ -147,6 +153,7 @@ export class LoadBalancer implements LbControl, App {
       const change = st.rebalance(now);
       if (change.moved.length > 0 || change.started.length > 0) this.o.store.saveSlotTable(service.name, st.table.snapshot());
     }
+    restoreCounters(this.o.store, this.byId);
   }
 
   private newTable(service: Service, snap?: ReturnType<SlotTable['snapshot']>): SlotTable {
@@ -172,12 +179,19 @@ export class LoadBalancer implements LbControl, App {
     every(this.opts.statsIntervalMs, () => void this.collectStats());
     every(this.opts.pinAuditIntervalMs, () => void this.auditPins());
     every(this.opts.connCountIntervalMs, () => void this.countConnections());
+    every(this.opts.counterSaveIntervalMs, () => this.saveCounters());
     this.o.controller.use(this);
   }
 
   stop(): void {
+    if (this.timers.length > 0) this.saveCounters();
     for (const t of this.timers) clearInterval(t);
     this.timers.length = 0;
+  }
+
+  /** Traffic and controller counters into the store, so they survive a restart (counter-store.ts). */
+  private saveCounters(): void {
+    saveCounters(this.o.store, this.services.values(), this.clock());
   }
 
   /**
@@ -475,6 +489,7 @@ export class LoadBalancer implements LbControl, App {
     const c = parseCookie(msg.cookie);
     if (c.kind !== 'pin') return;
     const st = this.byId.get(c.serviceId);
+    if (st?.backends.has(c.backendId)) st.ledger.flowEnded(sw.dpidHex, c.backendId, msg.packetCount, msg.byteCount);
     const client = clientOf(msg.match);
     if (!st || !client) return;
     st.pinGone(sw.dpidHex, client.srcIp, client.srcPort, c.backendId);
@@ -649,7 +664,7 @@ export class LoadBalancer implements LbControl, App {
               st.activity[i] = st.activity[i] * 0.5 + (dp / secs) * 0.5;
               const bucket = st.table.bucket(i);
               if (bucket.kind === 'forward' && dp > 0) {
-                st.addTraffic(bucket.backend, dp, Number(now[i].byteCount - prev[i].byteCount));
+                st.ledger.bucketTraffic(bucket.backend, dp, Number(now[i].byteCount - prev[i].byteCount));
               }
             }
           }
@@ -689,6 +704,7 @@ export class LoadBalancer implements LbControl, App {
   private async countOne(sw: SwitchHandle, st: ServiceState, backend: number): Promise<void> {
     const at = this.clock();
     const { cookie, mask } = pinCookieMatch(st.service.id, backend);
+    const ticket = st.ledger.countStarted(sw.dpidHex, backend);
     const parts = await sw.multipart({
       kind: 'aggregate', body: { tableId: OFPTT_ALL, outPort: OFPP.ANY, outGroup: OFPG.ANY, cookie, cookieMask: mask, match: [] },
     }, 5_000);
@@ -696,10 +712,7 @@ export class LoadBalancer implements LbControl, App {
     if (!agg || agg.kind !== 'aggregate' || !st.backends.has(backend)) return;
     let m = st.connections.get(sw.dpidHex);
     if (!m) st.connections.set(sw.dpidHex, (m = new Map()));
-    const prev = m.get(backend);
-    if (prev && agg.byteCount >= prev.bytes && agg.packetCount >= prev.packets) {
-      st.addTraffic(backend, Number(agg.packetCount - prev.packets), Number(agg.byteCount - prev.bytes));
-    } else if (!prev) st.addTraffic(backend, Number(agg.packetCount), Number(agg.byteCount));
+    st.ledger.countDone(sw.dpidHex, backend, ticket, { flows: agg.flowCount, packets: agg.packetCount, bytes: agg.byteCount });
     m.set(backend, { flows: agg.flowCount, packets: agg.packetCount, bytes: agg.byteCount, at });
   }
 
@@ -791,6 +804,22 @@ export class LoadBalancer implements LbControl, App {
       this.syncService(st);
       return this.serviceView(st);
     });
+  }
+
+  updateService(name: string, settings: ServiceSettings): ServiceView {
+    const st = this.svc(name);
+    const s = st.service;
+    const spec = validateServiceInput({ ...s, ...settings });
+    const next: Service = { ...s, ...spec, id: s.id, vmac: s.vmac, createdAt: s.createdAt };
+    if (JSON.stringify(next) === JSON.stringify(s)) return this.serviceView(st);
+    this.o.store.updateService(next);
+    st.service = next;
+    // Windows, query-slot limit and tracking live in the slot table: rebuild it from its snapshot.
+    st.table = this.newTable(next, st.table.snapshot());
+    st.invalidateTargets(); // pin templates carry the idle timeouts
+    this.reconcilePool(st, 'service settings changed');
+    this.syncAll(); // a switch left out by `switches` loses the service's flows
+    return this.serviceView(st);
   }
 
   removeService(name: string): void {
@@ -968,10 +997,15 @@ export class LoadBalancer implements LbControl, App {
     return {
       ...b, key: backendKey(b), slots: c.owned, slotsIncoming: c.incoming, pins: st.pinsOf(b.id),
       connections: st.connectionsOf(b.id) ?? 0,
-      traffic: { ...(st.traffic.get(b.id) ?? { packets: 0, bytes: 0 }) },
+      ...trafficView(st.ledger.totals(b.id)),
       ...(st.locations.get(b.id) ? { resolvedMac: st.locations.get(b.id)?.mac } : {}),
     };
   }
+}
+
+/** The client side (source address and port) of a pin's match. */
+function trafficView(t: BackendTotals): Pick<BackendView, 'traffic' | 'connectionsOpened'> {
+  return { traffic: { packets: t.packets, bytes: t.bytes }, connectionsOpened: t.opened };
 }
 
 /** The client side (source address and port) of a pin's match. */

@@ -5,6 +5,9 @@
 import type { SwitchProfile } from '../../controller/capabilities.js';
 import type { Backend, BackendSpec, Service, ServiceSpec, StoredEvent, LbEvent } from './model.js';
 
+/** Service settings `updateService` may change. */
+export type ServiceSettings = Partial<Pick<ServiceSpec, 'switches' | 'tracking' | 'maxQuerySlots' | 'pinIdleTimeout' | 'migration' | 'drainDeadlineMs'>>;
+
 export type LbErrorCode = 'invalid' | 'not_found' | 'conflict' | 'unavailable';
 
 export class LbError extends Error {
@@ -37,8 +40,13 @@ export interface BackendView extends Backend {
   /** Live connections the switches hold an exact entry for (learned by the switch in the `ovs`
    * profile, pinned by the controller in `openflow13`), summed over switches, from the last count. */
   connections: number;
-  /** Bytes/packets forwarded to this backend (pins + owned buckets), cumulative. */
+  /** Bytes/packets forwarded to this backend, cumulative and complete: its forward buckets plus
+   * every exact connection entry (pin or learned) for it, ended or live (apps/lb/traffic-ledger.ts).
+   * Kept across restarts. */
   traffic: TrafficCounters;
+  /** Exact connection entries the switches created for it: ended ones (flow-removed) plus the live
+   * ones at the last count. Cumulative, kept across restarts. */
+  connectionsOpened: number;
 }
 
 export interface SlotMigrationView {
@@ -90,6 +98,9 @@ export interface LbControl {
   addService(input: ServiceInput): ServiceView;
   /** Removes the service, its flows, group and pins from every switch. */
   removeService(name: string): void;
+  /** Changes settings of a live service that do not touch its group's buckets or hash (switches,
+   * tracking, max query slots, pin idle timeouts, migration windows, drain deadline). */
+  updateService(name: string, settings: ServiceSettings): ServiceView;
 
   listBackends(service: string): BackendView[];
   addBackend(service: string, spec: BackendSpec): BackendView;

@@ -9,6 +9,7 @@ import { decidePin } from './pin-decision.js';
 import type { BackendTarget } from './pipeline.js';
 import type { PacketOutTemplate, PinTemplate } from './pin-template.js';
 import { SlotTable, type BackendInfo, type SlotChange } from './slot-table.js';
+import { TrafficLedger } from './traffic-ledger.js';
 
 /** Where a backend answered ARP: its MAC and, per switch, the port it is behind. */
 export interface BackendLocation {
@@ -55,8 +56,8 @@ export class ServiceState {
   readonly registry: FlowRegistry;
   /** Per-slot activity (packets per second, smoothed) from group statistics. */
   readonly activity: Float64Array;
-  /** Cumulative traffic per backend id. */
-  readonly traffic = new Map<number, { packets: number; bytes: number }>();
+  /** Cumulative traffic per backend id: buckets, ended and live connection entries. */
+  readonly ledger = new TrafficLedger();
   readonly counters = { packetIns: 0, pinsInstalled: 0, pinsRemoved: 0 };
   /** dpid → backend id → the switch's exact entries for the backend (learned or pinned) at the last
    * count, when that count was asked for, and its packet and byte totals (for traffic deltas). */
@@ -96,7 +97,7 @@ export class ServiceState {
     this.byKey.delete(backendKey(b));
     this.locations.delete(b.id);
     this.pinCounts.delete(b.id);
-    this.traffic.delete(b.id);
+    this.ledger.forgetBackend(b.id);
     this.slotsGoneAt.delete(b.id);
     for (const m of this.connections.values()) m.delete(b.id);
     this.registry.forgetBackend(b.id);
@@ -220,6 +221,7 @@ export class ServiceState {
   forgetSwitch(dpid: string): void {
     this.targets.delete(dpid);
     this.connections.delete(dpid);
+    this.ledger.forgetSwitch(dpid);
     if (!this.pins.delete(dpid)) return;
     this.pinCounts.clear();
     for (const m of this.pins.values()) m.forEach((_ip, _port, id) => this.pinCounts.set(id, (this.pinCounts.get(id) ?? 0) + 1));
@@ -254,13 +256,5 @@ export class ServiceState {
 
   pinsOf(backend: number): number {
     return this.pinCounts.get(backend) ?? 0;
-  }
-
-  addTraffic(backend: number, packets: number, bytes: number): void {
-    const t = this.traffic.get(backend);
-    if (t) {
-      t.packets += packets;
-      t.bytes += bytes;
-    } else this.traffic.set(backend, { packets, bytes });
   }
 }

@@ -39,6 +39,7 @@ export function sampleMetrics(prev: Reading | undefined, cur: Reading): MetricsS
         bytesPerSec: before ? rate(b.traffic.bytes, before.bytes, s) : 0,
         pins: b.pins,
         slots: b.slots,
+        connections: b.connections,
       });
     }
   }

@@ -13,6 +13,8 @@ export interface BackendTraffic {
   bytesPerSec: number;
   pins: number;
   slots: number;
+  /** Live connections at the last count (BackendView.connections). */
+  connections: number;
 }
 
 /** Once a second: counters turned into per-second rates, plus gauges. */

@@ -1,6 +1,6 @@
 // The JSON REST routes of the management API: a request (method, path, query, parsed body) in, a
 // status and JSON body out. No sockets here, so every route is testable without a server.
-import { LbError, type LbControl, type ServiceInput } from '../../apps/lb/control.js';
+import { LbError, type LbControl, type ServiceInput, type ServiceSettings } from '../../apps/lb/control.js';
 import type { BackendSpec } from '../../apps/lb/model.js';
 
 export class HttpError extends Error {
@@ -41,6 +41,7 @@ const routes: Route[] = [
   route('GET /services', (c) => ok(c.listServices())),
   route('POST /services', (c, _p, r) => created(c.addService(serviceInput(r.body)))),
   route('GET /services/:name', (c, p) => ok(c.getService(p.name!))),
+  route('PATCH /services/:name', (c, p, r) => ok(c.updateService(p.name!, serviceSettings(r.body)))),
   route('DELETE /services/:name', (c, p) => {
     c.removeService(p.name!);
     return ok({ removed: p.name });
@@ -221,6 +222,17 @@ export function serviceInput(raw: unknown): ServiceInput {
   const mig = nested(body, 'migration', ['minMs', 'quietMs', 'maxMs']);
   if (mig) input.migration = { minMs: mig.minMs!, quietMs: mig.quietMs!, maxMs: mig.maxMs! };
   return input;
+}
+
+const SETTINGS_FIELDS = ['switches', 'pinIdleTimeout', 'migration', 'drainDeadlineMs', 'tracking', 'maxQuerySlots'] as const;
+
+/** The settings of a live service that PATCH may change (the LB validates their values). */
+export function serviceSettings(raw: unknown): ServiceSettings {
+  const body = objectBody(raw);
+  onlyFields(body, SETTINGS_FIELDS);
+  // The same shapes as a new service's fields: parse them with its parser.
+  const { name: _n, vip: _v, port: _p, ...rest } = serviceInput({ ...body, name: 'x', vip: '0.0.0.0', port: 0 });
+  return rest;
 }
 
 export function backendSpec(raw: unknown): BackendSpec {

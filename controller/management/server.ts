@@ -9,6 +9,7 @@ import type { LbControl } from '../../apps/lb/control.js';
 import type { Logger } from '../log.js';
 import { assertBindAllowed, isLoopbackHost, presentedToken, tokenMatches } from './auth.js';
 import { errorResponse, handleApi, HttpError, type ApiResponse } from './routes.js';
+import { createPrometheusMetrics, type SwitchSource } from './prometheus.js';
 import { LiveHub } from './websocket.js';
 
 export interface ManagementOptions {
@@ -17,6 +18,8 @@ export interface ManagementOptions {
   /** Required unless host is loopback; then every API request and WebSocket must present it. */
   token?: string;
   control: LbControl;
+  /** The OpenFlow runtime, for the per-switch part of /metrics (left out without it). */
+  switches?: SwitchSource;
   /** Live metrics sample period for the WebSocket feed (default 1000 ms). */
   metricsIntervalMs?: number;
   /** Where the live view's files are (default: controller/management/ui of this package). */
@@ -60,6 +63,7 @@ export async function startManagementServer(opts: ManagementOptions): Promise<Ma
     onError: (err) => log?.warn({ err }, 'live feed: reading the load balancer failed'),
   });
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
+  const prometheus = createPrometheusMetrics(control, opts.switches);
 
   /** Refuses cross-site browser requests and, on an open API, DNS-rebound host names. */
   const checkOrigin = (req: IncomingMessage): void => {
@@ -101,6 +105,20 @@ export async function startManagementServer(opts: ManagementOptions): Promise<Ma
       return;
     }
     const method = req.method ?? 'GET';
+    if (url.pathname === '/metrics') {
+      // Same rules as the API: a scraper presents the token (Prometheus: authorization.credentials).
+      try {
+        checkOrigin(req);
+        checkToken(req, url);
+        if (method !== 'GET' && method !== 'HEAD') throw new HttpError(405, `${method} is not allowed on /metrics`);
+        const text = await prometheus.render();
+        res.writeHead(200, { 'content-type': prometheus.contentType, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+        res.end(method === 'HEAD' ? undefined : text);
+      } catch (err) {
+        sendJson(res, errorResponse(err));
+      }
+      return;
+    }
     if (url.pathname === '/api' || url.pathname.startsWith('/api/')) {
       try {
         checkOrigin(req);
@@ -172,6 +190,7 @@ export async function startManagementServer(opts: ManagementOptions): Promise<Ma
     address: { host: opts.host, port },
     async close() {
       hub.stop();
+      prometheus.close();
       for (const ws of wss.clients) ws.terminate();
       wss.close();
       await new Promise<void>((resolve) => {

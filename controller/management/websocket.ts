@@ -136,7 +136,8 @@ export class LiveHub {
       const reading: Reading = { at: Date.now(), counters: this.control.status().counters, services: this.control.listServices() };
       const sample = sampleMetrics(this.lastReading, reading);
       this.lastReading = reading;
-      this.history.push({ ...sample, backends: [] });
+      // Backends stay in the history: the live view draws their connections and traffic over time.
+      this.history.push(sample);
       if (this.history.length > this.historySize) this.history.splice(0, this.history.length - this.historySize);
       this.broadcast({ type: 'metrics', sample });
       this.pushStateIfChanged();

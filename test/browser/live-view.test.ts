@@ -55,6 +55,18 @@ describe('live view', () => {
     expect(await page.locator('#events li').count()).toBeGreaterThan(0);
   });
 
+  it('draws each backend\'s connections and traffic over time, one line per backend in its colour', async () => {
+    const web = page.locator('[data-service="web"]');
+    for (const chart of ['connections', 'traffic']) {
+      const lines = web.locator(`[data-chart="${chart}"] path.line[data-backend]`);
+      await lines.nth(1).waitFor({ state: 'attached', timeout: 5000 });
+      expect(await lines.evaluateAll((ps) => ps.map((p) => p.getAttribute('data-backend')))).toEqual(['10.0.0.11:8080', '10.0.0.12:8080']);
+      // Ring colours: the two backends' lines differ.
+      const strokes = await lines.evaluateAll((ps) => ps.map((p) => p.getAttribute('stroke')));
+      expect(new Set(strokes).size).toBe(2);
+    }
+  });
+
   it('shows a backend added through the CLI within 2 seconds', async () => {
     const row = page.locator('[data-service="web"] tr[data-backend="10.0.0.13:8080"]');
     expect(await row.count()).toBe(0);

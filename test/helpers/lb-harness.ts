@@ -38,6 +38,12 @@ export class LbRig {
 
   constructor(readonly opts: RigOptions) {}
 
+  /** The management API of the running controller (http://127.0.0.1:PORT). */
+  get apiUrl(): string {
+    if (!this.running) throw new Error('no controller running');
+    return this.running.apiUrl;
+  }
+
   /** Backend hosts are 10.0.0.11, .12, …; clients 10.0.0.1, .2, …. */
   ip(host: string): string {
     return this.lab.host(host).ip;

@@ -2,7 +2,8 @@
 // management server and CLI only. The real load balancer lives in apps/lb.
 import { isIPv4 } from 'node:net';
 import {
-  LbError, type BackendView, type LbControl, type ProfileSetting, type ServiceInput, type ServiceView, type StatusView,
+  LbError, type BackendView, type LbControl, type ProfileSetting, type ServiceInput, type ServiceSettings, type ServiceView,
+  type StatusView,
 } from '../../apps/lb/control.js';
 import {
   SERVICE_DEFAULTS, SLOTS_MAX, SLOTS_MIN, WEIGHT_MAX, backendKey, takesNewFlows,
@@ -62,6 +63,12 @@ export class MemLb implements LbControl {
     return structuredClone(svc);
   }
 
+  updateService(name: string, settings: ServiceSettings): ServiceView {
+    const svc = this.svc(name);
+    Object.assign(svc, settings);
+    return structuredClone(svc);
+  }
+
   removeService(name: string): void {
     this.svc(name);
     this.services.delete(name);
@@ -81,7 +88,7 @@ export class MemLb implements LbControl {
     if (svc.backends.some((b) => b.key === key)) throw new LbError('conflict', `service ${service} already has backend ${key}`);
     const b: BackendView = {
       ...spec, key, id: this.nextBackendId++, service, state: 'active', stateSince: Date.now(), removeWhenDrained: false,
-      slots: 0, slotsIncoming: 0, pins: 0, connections: 0, traffic: { packets: 0, bytes: 0 },
+      slots: 0, slotsIncoming: 0, pins: 0, connections: 0, traffic: { packets: 0, bytes: 0 }, connectionsOpened: 0,
     };
     svc.backends.push(b);
     this.emit({ type: 'backend_added', service, backend: key });

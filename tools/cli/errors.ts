@@ -5,3 +5,12 @@ export class CliError extends Error {
     this.name = 'CliError';
   }
 }
+
+/** Several problems (one per line, e.g. in an apply file), already written to stderr by the verb:
+ * main() only sets the exit status. */
+export class ProblemsReported extends CliError {
+  constructor(readonly lines: number) {
+    super(`${lines} problem(s) reported`);
+    this.name = 'ProblemsReported';
+  }
+}

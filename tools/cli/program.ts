@@ -9,7 +9,8 @@ import type { WsServerMessage } from '../../controller/management/protocol.js';
 import { parseApiUrl, parseBackendRef, parseDpid, parseHostPort, parseIntArg, parseMac, parsePort } from './args.js';
 import { ApiClient, backendPath, servicePath } from './client.js';
 import { addDbCommands } from './db.js';
-import { CliError } from './errors.js';
+import { runApply, runExport } from './apply.js';
+import { CliError, ProblemsReported } from './errors.js';
 import { backendsTable, describeGroup, groupSlotMoves, serviceDetail, servicesTable, statusText } from './format.js';
 import { waitForBackend, type WaitGoal } from './wait.js';
 
@@ -280,6 +281,22 @@ export function buildProgram(): Command {
       await watch(client, json);
     });
 
+  // ---- declarative configuration
+  withClientOptions(program.command('apply'))
+    .description('make the live state equal to a file (YAML or JSON) with the fewest changes')
+    .requiredOption('-f, --file <file>', 'the configuration file (- for stdin)')
+    .option('--dry-run', 'print the plan and change nothing')
+    .action(async (o: { file: string; dryRun?: boolean }, cmd: Command) => {
+      const { client, json } = context(cmd);
+      await runApply(client, { file: o.file, dryRun: o.dryRun === true, json, out: print, err: (t) => process.stderr.write(`${t}\n`) });
+    });
+  withClientOptions(program.command('export'))
+    .description('print the live state as a file for apply')
+    .action(async (_o: unknown, cmd: Command) => {
+      const { client } = context(cmd);
+      await runExport(client, print);
+    });
+
   addDbCommands(program);
   return program;
 }
@@ -370,7 +387,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`holdfast: ${oneLine(err.message)}\n`);
       return err.exitCode || 2;
     }
-    process.stderr.write(`holdfast: ${oneLine(err instanceof Error ? err.message : String(err))}\n`);
+    if (!(err instanceof ProblemsReported)) process.stderr.write(`holdfast: ${oneLine(err instanceof Error ? err.message : String(err))}\n`);
     return err instanceof CliError ? err.exitCode : 1;
   }
 }

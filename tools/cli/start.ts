@@ -119,7 +119,7 @@ export async function startHoldfast(o: StartOptions): Promise<Running> {
 
     let mgmt: ManagementServer;
     try {
-      mgmt = await startManagementServer({ host: o.api.host, port: o.api.port, token: o.token, control: lb, log: controller.log.child({ component: 'management' }) });
+      mgmt = await startManagementServer({ host: o.api.host, port: o.api.port, token: o.token, control: lb, switches: controller, log: controller.log.child({ component: 'management' }) });
     } catch (err) {
       throw new CliError((err as Error).message);
     }

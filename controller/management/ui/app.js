@@ -211,13 +211,14 @@ function applyState(msg) {
 }
 
 function onSample(sample) {
-  state.samples.push({ ...sample, backends: [] });
+  state.samples.push(sample);
   const cutoff = sample.at - WINDOW_MS - 5000;
   while (state.samples.length > 0 && state.samples[0].at < cutoff) state.samples.shift();
   state.rates = new Map(sample.backends.map((b) => [`${b.service}/${b.key}`, b]));
   renderCharts();
   renderCards();
   renderRates();
+  renderBackendCharts();
 }
 
 // ---------------------------------------------------------------------------- rendering
@@ -284,6 +285,7 @@ function renderServices() {
     return;
   }
   el.innerHTML = state.services.map(serviceHtml).join('');
+  renderBackendCharts();
 }
 
 function serviceHtml(svc) {
@@ -309,6 +311,10 @@ function serviceHtml(svc) {
       </div>
     </div>
     <div class="backends">${backendsTable(svc, colors)}</div>
+    <div class="backend-charts">
+      <div class="chart" data-chart="connections"><h3>Connections per backend<span class="now"></span></h3><svg viewBox="0 0 600 120" preserveAspectRatio="none"></svg></div>
+      <div class="chart" data-chart="traffic"><h3>Traffic per backend <span class="unit">B/s</span><span class="now"></span></h3><svg viewBox="0 0 600 120" preserveAspectRatio="none"></svg></div>
+    </div>
   </section>`;
 }
 
@@ -454,6 +460,50 @@ function renderCharts() {
     svg.innerHTML = `<defs><linearGradient id="g-${c.id}" x1="0" x2="0" y1="0" y2="1"><stop offset="0" stop-color="${c.color}" stop-opacity=".35"/><stop offset="1" stop-color="${c.color}" stop-opacity="0"/></linearGradient></defs>${grid}${times}${area}${line}`;
     const last = pts[pts.length - 1];
     box.querySelector('.now').textContent = last ? human(last[1]) : '0';
+  }
+}
+
+/** Per service: one line per backend (its ring colour) for live connections and bytes/s, over
+ * the same five minutes as the charts above (samples carry every backend). */
+const BACKEND_CHARTS = [
+  { kind: 'connections', field: 'connections', fmt: human },
+  { kind: 'traffic', field: 'bytesPerSec', fmt: bytesRate },
+];
+
+function renderBackendCharts() {
+  const now = state.samples.length ? state.samples[state.samples.length - 1].at : Date.now();
+  const t0 = now - WINDOW_MS;
+  const samples = state.samples.filter((s) => s.at >= t0);
+  const W = 600, H = 120, L = 34, B = 16, T = 6;
+  const x = (t) => L + ((t - t0) / WINDOW_MS) * (W - L);
+  for (const svc of state.services) {
+    const el = document.querySelector(`[data-service="${CSS.escape(svc.name)}"]`);
+    if (!el) continue;
+    const colors = colorsOf(svc);
+    for (const c of BACKEND_CHARTS) {
+      const box = el.querySelector(`[data-chart="${c.kind}"]`);
+      if (!box) continue;
+      const series = svc.backends.map((b) => ({
+        key: b.key,
+        pts: samples.map((s) => {
+          const v = s.backends.find((x) => x.service === svc.name && x.key === b.key);
+          return v ? [s.at, v[c.field] ?? 0] : null;
+        }).filter(Boolean),
+      }));
+      const max = niceMax(Math.max(0, ...series.flatMap((s) => s.pts.map((p) => p[1]))));
+      const y = (v) => T + (1 - v / max) * (H - B - T);
+      const grid = [0, 0.5, 1].map((f) => {
+        const v = max * f;
+        return `<line class="grid" x1="${L}" x2="${W}" y1="${y(v)}" y2="${y(v)}"/><text class="axis" x="${L - 6}" y="${y(v) + 3}" text-anchor="end">${human(v)}</text>`;
+      }).join('');
+      const lines = series.filter((s) => s.pts.length > 1).map((s) => {
+        const d = s.pts.map(([t, v], i) => `${i ? 'L' : 'M'}${x(t).toFixed(1)} ${y(v).toFixed(1)}`).join('');
+        return `<path class="line" data-backend="${esc(s.key)}" d="${d}" stroke="${colors.get(s.key) ?? '#8e8e8e'}"><title>${esc(s.key)}</title></path>`;
+      }).join('');
+      box.querySelector('svg').innerHTML = `${grid}${lines}`;
+      const total = series.reduce((n, s) => n + (s.pts.length ? s.pts[s.pts.length - 1][1] : 0), 0);
+      box.querySelector('.now').textContent = c.fmt(total);
+    }
   }
 }
 
