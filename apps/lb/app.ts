@@ -807,19 +807,21 @@ export class LoadBalancer implements LbControl, App {
   }
 
   updateService(name: string, settings: ServiceSettings): ServiceView {
-    const st = this.svc(name);
-    const s = st.service;
-    const spec = validateServiceInput({ ...s, ...settings });
-    const next: Service = { ...s, ...spec, id: s.id, vmac: s.vmac, createdAt: s.createdAt };
-    if (JSON.stringify(next) === JSON.stringify(s)) return this.serviceView(st);
-    this.o.store.updateService(next);
-    st.service = next;
-    // Windows, query-slot limit and tracking live in the slot table: rebuild it from its snapshot.
-    st.table = this.newTable(next, st.table.snapshot());
-    st.invalidateTargets(); // pin templates carry the idle timeouts
-    this.reconcilePool(st, 'service settings changed');
-    this.syncAll(); // a switch left out by `switches` loses the service's flows
-    return this.serviceView(st);
+    return this.o.store.transaction(() => {
+      const st = this.svc(name);
+      const s = st.service;
+      const spec = validateServiceInput({ ...s, ...settings });
+      const next: Service = { ...s, ...spec, id: s.id, vmac: s.vmac, createdAt: s.createdAt };
+      if (JSON.stringify(next) === JSON.stringify(s)) return this.serviceView(st);
+      this.o.store.updateService(next);
+      st.service = next;
+      // Windows, query-slot limit and tracking live in the slot table: rebuild it from its snapshot.
+      st.table = this.newTable(next, st.table.snapshot());
+      st.invalidateTargets(); // pin templates carry the idle timeouts
+      this.reconcilePool(st, 'service settings changed');
+      this.syncAll(); // a switch left out by `switches` loses the service's flows
+      return this.serviceView(st);
+    });
   }
 
   removeService(name: string): void {
