@@ -4,6 +4,9 @@
 //
 // What the switch has = its own record of what it applied, refreshed from a flow/group dump when
 // the switch connects, on `audit(dpid)`, every `auditIntervalMs`, and after a failed transaction.
+// Each owner's difference goes to the switch in its own transaction, so an owner whose flows or
+// groups a switch rejects (one service too big for it, say) fails alone: the other owners' changes,
+// L2 forwarding included, still take effect.
 import { oxmDescriptor } from '../openflow/oxm.js';
 import { OFP_NO_BUFFER, OFPG, OFPP, OFPTT_ALL, type Match, type OxmField, type WireVersion } from '../openflow/types.js';
 import type { OfMessageInput, SwitchHandle } from './app.js';
@@ -52,7 +55,8 @@ interface SwitchState {
   owners: Map<string, OwnerState>;
   needDump: boolean;
   running: boolean;
-  waiters: { resolve: () => void; reject: (e: Error) => void }[];
+  /** `owner`: settle with that owner's result; none (an audit): with the first failure, if any. */
+  waiters: { owner?: string; resolve: () => void; reject: (e: Error) => void }[];
   stats: ReconcilerStats;
 }
 
@@ -110,7 +114,17 @@ export class Reconciler {
     os.desiredGroups = buildGroups(state.groups, version);
     st.owners.set(owner, os);
     if (!st.sw?.connected) return Promise.resolve();
-    return this.kick(st);
+    return this.kick(st, owner);
+  }
+
+  /** An owner gives up its claim: its flows and groups are deleted from every switch. */
+  async release(owner: string): Promise<void> {
+    const jobs: Promise<void>[] = [];
+    for (const st of this.switches.values()) {
+      if (st.owners.has(owner)) jobs.push(this.setDesired(owner, st.dpid, { flows: [], groups: [] }).then(() => { st.owners.delete(owner); }));
+    }
+    await Promise.allSettled(jobs);
+    this.claims.delete(owner);
   }
 
   /** Dump the switch's flows and groups in every claimed space and repair any difference. */
@@ -195,9 +209,9 @@ export class Reconciler {
   }
 
   /** Queue a pass; concurrent callers share the next pass that starts after their call. */
-  private kick(st: SwitchState): Promise<void> {
+  private kick(st: SwitchState, owner?: string): Promise<void> {
     return new Promise((resolve, reject) => {
-      st.waiters.push({ resolve, reject });
+      st.waiters.push({ ...(owner !== undefined ? { owner } : {}), resolve, reject });
       if (!st.running) void this.loop(st);
     });
   }
@@ -207,8 +221,13 @@ export class Reconciler {
     while (st.waiters.length > 0) {
       const batch = st.waiters.splice(0);
       try {
-        await this.pass(st);
-        for (const w of batch) w.resolve();
+        const failed = await this.pass(st);
+        const first = failed.values().next().value;
+        for (const w of batch) {
+          const err = w.owner !== undefined ? failed.get(w.owner) : first;
+          if (err) w.reject(err);
+          else w.resolve();
+        }
       } catch (err) {
         // A disconnect mid-pass is not a failure: the state is applied again at reconnect.
         if (err instanceof OfDisconnectedError) for (const w of batch) w.resolve();
@@ -218,24 +237,27 @@ export class Reconciler {
     st.running = false;
   }
 
-  private async pass(st: SwitchState): Promise<void> {
+  /** One pass over every owner; returns the owners whose transaction the switch refused. */
+  private async pass(st: SwitchState): Promise<Map<string, Error>> {
+    const failed = new Map<string, Error>();
     const sw = st.sw;
-    if (!sw?.connected) return;
+    if (!sw?.connected) return failed;
     if (st.needDump) {
       await this.dump(st, sw);
       st.needDump = false;
     }
-    const groupAdds: OfMessageInput[] = [];
-    const flowOps: OfMessageInput[] = [];
-    const flowDeletes: OfMessageInput[] = [];
-    const groupDeletes: OfMessageInput[] = [];
     const total = { flowAdd: 0, flowModify: 0, flowReplace: 0, flowRemove: 0, groupAdd: 0, groupModify: 0, groupRemove: 0 };
-    // setDesired replaces (never mutates) the desired maps, so these references are a snapshot.
-    const owners = [...st.owners.values()].map((os) => ({ os, flows: os.desiredFlows, groups: os.desiredGroups }));
-    for (const { os } of owners) {
-      const fd = diffFlows(os.desiredFlows, os.installedFlows);
-      const gd = diffGroups(os.desiredGroups, os.installedGroups);
+    for (const [name, os] of [...st.owners]) {
+      // setDesired replaces (never mutates) the desired maps, so these references are a snapshot.
+      const flows = os.desiredFlows;
+      const groups = os.desiredGroups;
+      const fd = diffFlows(flows, os.installedFlows);
+      const gd = diffGroups(groups, os.installedGroups);
       if (isEmptyDiff(fd, gd)) continue;
+      const groupAdds: OfMessageInput[] = [];
+      const flowOps: OfMessageInput[] = [];
+      const flowDeletes: OfMessageInput[] = [];
+      const groupDeletes: OfMessageInput[] = [];
       // Order: groups exist before flows point at them; flows go before the groups they used.
       for (const g of gd.add) groupAdds.push(groupMod('add', g));
       // Open vSwitch 3.1 mishandles insert/remove_bucket on dp_hash groups: always full modifies.
@@ -252,23 +274,24 @@ export class Reconciler {
       total.flowAdd += fd.add.length; total.flowModify += fd.modify.length; total.flowReplace += fd.replace.length;
       total.flowRemove += fd.remove.length; total.groupAdd += gd.add.length; total.groupModify += gd.modify.length;
       total.groupRemove += gd.remove.length;
-    }
-    st.stats.passes++;
-    st.stats.lastDiff = total;
-    const msgs = [...groupAdds, ...flowOps, ...flowDeletes, ...groupDeletes];
-    if (msgs.length === 0) return;
-    this.log.debug({ dpid: sw.dpidHex, ...total }, 'reconciling');
-    try {
-      await sw.transaction(msgs);
-    } catch (err) {
-      st.needDump = true;
-      throw err;
-    }
-    st.stats.messages += msgs.length;
-    for (const { os, flows, groups } of owners) {
+      const msgs = [...groupAdds, ...flowOps, ...flowDeletes, ...groupDeletes];
+      this.log.debug({ dpid: sw.dpidHex, owner: name, msgs: msgs.length }, 'reconciling');
+      try {
+        await sw.transaction(msgs);
+      } catch (err) {
+        if (err instanceof OfDisconnectedError) throw err;
+        // What the switch holds for this owner is unknown now: dump before the next pass.
+        st.needDump = true;
+        failed.set(name, err as Error);
+        continue;
+      }
+      st.stats.messages += msgs.length;
       os.installedFlows = flows;
       os.installedGroups = groups;
     }
+    st.stats.passes++;
+    st.stats.lastDiff = total;
+    return failed;
   }
 
   private async dump(st: SwitchState, sw: SwitchHandle): Promise<void> {

@@ -7,6 +7,7 @@ import type { App, OfMessageInput, SwitchHandle } from '../../controller/app.js'
 import type { Controller } from '../../controller/index.js';
 import { SWITCH_PROFILES, type SwitchProfile } from '../../controller/capabilities.js';
 import { flowKey as desiredFlowKey } from '../../controller/desired.js';
+import type { DesiredState } from '../../controller/reconciler.js';
 import type { Logger } from '../../controller/log.js';
 import type { Store } from '../../db/store.js';
 import { buildArpReply, buildArpRequest } from '../../openflow/packet/build.js';
@@ -18,7 +19,7 @@ import {
   OFPG, OFPP, OFPTT_ALL, OFP_NO_BUFFER, type Match, type MessageOf,
 } from '../../openflow/types.js';
 import {
-  COOKIE_KIND_PIN, SERVICE_COOKIE_SPACE, groupIdFor, parseCookie, parseMarkerMac, PIN_COOKIE_MASK_FOR_SERVICE,
+  COOKIE_KIND_PIN, SERVICE_COOKIE_SPACE, SERVICE_ID_MAX, serviceRulesMatch, groupIdFor, parseCookie, parseMarkerMac, PIN_COOKIE_MASK_FOR_SERVICE,
   pinCookieMatch, serviceVmac,
 } from './cookies.js';
 import {
@@ -66,7 +67,9 @@ export interface LoadBalancerOptions {
   counterSaveIntervalMs?: number;
 }
 
-const OWNER = 'lb';
+/** Each service is its own reconciler owner (its cookies, its group): a service whose flows or
+ * group a switch refuses fails alone, and never holds back another service's changes. */
+const ownerOf = (serviceId: number): string => `lb/${serviceId}`;
 /** Connection counts asked for this soon after a backend's last slot left may still miss an entry
  * the switch was learning from a packet that took the old bucket. */
 const CONN_COUNT_MARGIN_MS = 300;
@@ -120,9 +123,6 @@ export class LoadBalancer implements LbControl, App {
     for (const p of o.store.listSwitchProfiles()) {
       if ((SWITCH_PROFILES as readonly string[]).includes(p.profile)) this.forcedProfiles.set(p.dpid, p.profile as SwitchProfile);
     }
-    o.controller.reconciler.claim(OWNER, {
-      cookie: SERVICE_COOKIE_SPACE.cookie, cookieMask: SERVICE_COOKIE_SPACE.mask, groupIdMin: 1, groupIdMax: 0xffffff,
-    });
     this.load();
   }
 
@@ -149,6 +149,7 @@ export class LoadBalancer implements LbControl, App {
       }
       this.services.set(service.name, st);
       this.byId.set(service.id, st);
+      this.claimService(service);
       // Slots whose owner can no longer serve (removed or down while we were away) move now.
       const change = st.rebalance(now);
       if (change.moved.length > 0 || change.started.length > 0) this.o.store.saveSlotTable(service.name, st.table.snapshot());
@@ -342,12 +343,16 @@ export class LoadBalancer implements LbControl, App {
     if (!sw) return Promise.resolve();
     const profile = this.profileOf(sw);
     const park = this.parked && profile === 'openflow13';
-    const flows = [];
-    const groups = [];
     const seen = new Set<string>();
+    const jobs: Promise<void>[] = [];
     for (const st of [...this.services.values()].sort((a, b) => a.service.id - b.service.id)) {
       const s = st.service;
-      if (!this.servesSwitch(s, dpidHex)) continue;
+      const flows = [];
+      const groups = [];
+      if (!this.servesSwitch(s, dpidHex)) {
+        jobs.push(this.applyService(st, dpid, dpidHex, { flows: [], groups: [] }));
+        continue;
+      }
       const targetOf = (id: number) => st.target(id, dpidHex);
       const canServeHere = (id: number): boolean => {
         const b = st.backends.get(id);
@@ -363,11 +368,69 @@ export class LoadBalancer implements LbControl, App {
         seen.add(id);
         flows.push(f);
       }
+      jobs.push(this.applyService(st, dpid, dpidHex, { flows, groups }));
     }
-    return this.o.controller.reconciler.setDesired(OWNER, dpid, { flows, groups }).catch((err: Error) => {
-      this.log?.warn({ dpid: dpidHex, err: err.message }, 'applying the pipeline failed');
-      this.emit({ type: 'error', message: `switch ${dpidHex}: applying the pipeline failed: ${err.message}` });
+    return Promise.all(jobs).then(() => undefined);
+  }
+
+  /** Hands one service's flows and group on one switch to the reconciler; a refusal marks the
+   * service failed on that switch (status, live view, one event per change of its error). */
+  private applyService(st: ServiceState, dpid: bigint, dpidHex: string, desired: DesiredState): Promise<void> {
+    const name = st.service.name;
+    return this.o.controller.reconciler.setDesired(ownerOf(st.service.id), dpid, desired).then(() => {
+      if (st.failedOn.delete(dpidHex)) this.emit({ type: 'error', service: name, message: `switch ${dpidHex} took service ${name}'s pipeline again` });
+    }, (err: Error) => {
+      if (!this.services.has(name) || st.failedOn.get(dpidHex) === err.message) return;
+      st.failedOn.set(dpidHex, err.message);
+      this.log?.warn({ dpid: dpidHex, service: name, err: err.message }, 'a switch refused a service\'s pipeline');
+      this.emit({ type: 'error', service: name, message: `switch ${dpidHex} refused service ${name}'s pipeline: ${err.message}` });
     });
+  }
+
+  /** Claims a service's cookie space and group for the reconciler. */
+  private claimService(service: Service): void {
+    const space = serviceRulesMatch(service.id);
+    this.o.controller.reconciler.claim(ownerOf(service.id), {
+      cookie: space.cookie, cookieMask: space.mask,
+      groupIdMin: groupIdFor(service.id), groupIdMax: groupIdFor(service.id),
+    });
+  }
+
+  /**
+   * At a switch's connection: deletes the flows and groups of services that no longer exist (removed
+   * while this controller was away). Each service reconciles only its own cookie space, so nobody
+   * else would.
+   */
+  private async sweepStale(sw: SwitchHandle): Promise<void> {
+    try {
+      const parts = await sw.multipart({
+        kind: 'flow', body: { tableId: OFPTT_ALL, outPort: OFPP.ANY, outGroup: OFPG.ANY, cookie: SERVICE_COOKIE_SPACE.cookie, cookieMask: SERVICE_COOKIE_SPACE.mask, match: [] },
+      }, 30_000);
+      const stale = new Set<number>();
+      for (const p of parts) {
+        if (p.kind !== 'flow') continue;
+        for (const f of p.flows) {
+          const c = parseCookie(f.cookie);
+          if (c.kind === 'service' && !this.byId.has(c.serviceId)) stale.add(c.serviceId);
+        }
+      }
+      const groups = await sw.multipart({ kind: 'group_desc' }, 30_000);
+      for (const p of groups) {
+        if (p.kind !== 'group_desc') continue;
+        for (const g of p.groups) if (g.groupId >= 1 && g.groupId <= SERVICE_ID_MAX && !this.byId.has(g.groupId)) stale.add(g.groupId);
+      }
+      for (const id of stale) {
+        const space = serviceRulesMatch(id);
+        sw.send({
+          type: 'flow_mod', cookie: space.cookie, cookieMask: space.mask, tableId: OFPTT_ALL,
+          command: 'delete', idleTimeout: 0, hardTimeout: 0, priority: 0, bufferId: OFP_NO_BUFFER, outPort: OFPP.ANY, outGroup: OFPG.ANY, flags: 0, match: [], instructions: [],
+        });
+        sw.send({ type: 'group_mod', command: 'delete', groupType: 'select', groupId: groupIdFor(id), buckets: [] });
+      }
+      if (stale.size > 0) this.log?.info({ dpid: sw.dpidHex, services: [...stale] }, 'deleted the flows of services that no longer exist');
+    } catch (err) {
+      this.log?.info({ dpid: sw.dpidHex, err: (err as Error).message }, 'sweeping stale service flows failed');
+    }
   }
 
   /** Deletes pins on every switch by cookie (exact backend, or a whole service). */
@@ -385,6 +448,7 @@ export class LoadBalancer implements LbControl, App {
 
   switchUp(sw: SwitchHandle): void {
     this.emit({ type: 'switch_up', dpid: sw.dpidHex, version: sw.version });
+    void this.sweepStale(sw);
     this.syncSwitch(sw.dpid, sw.dpidHex);
     void this.auditPinsOn(sw);
     this.probe(true);
@@ -800,6 +864,7 @@ export class LoadBalancer implements LbControl, App {
       });
       this.services.set(service.name, st);
       this.byId.set(id, st);
+      this.claimService(service);
       this.emit({ type: 'service_added', service: service.name });
       this.syncService(st);
       return this.serviceView(st);
@@ -831,7 +896,9 @@ export class LoadBalancer implements LbControl, App {
       this.services.delete(name);
       this.byId.delete(st.service.id);
       this.deletePins(PIN_COOKIE_MASK_FOR_SERVICE(st.service.id));
-      this.syncAll();
+      // Its flows and group go with its reconciler owner; services sharing its VIP take over the
+      // ARP rule at the next sync.
+      void this.o.controller.reconciler.release(ownerOf(st.service.id)).then(() => this.syncAll());
       this.emit({ type: 'service_removed', service: name });
     });
   }
@@ -991,6 +1058,7 @@ export class LoadBalancer implements LbControl, App {
         slot: m.slot, from: this.keyOf(st, m.from), to: this.keyOf(st, m.to), since: m.startedAt, phase: m.phase,
       })),
       counters: { ...st.counters },
+      failedOn: Object.fromEntries(st.failedOn),
     };
   }
 

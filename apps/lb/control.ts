@@ -66,6 +66,8 @@ export interface ServiceView extends Service {
   querySlots: number[];
   migrations: SlotMigrationView[];
   counters: { packetIns: number; pinsInstalled: number; pinsRemoved: number };
+  /** Switches (dpid) that refused this service's flows or group, with their error. */
+  failedOn: Record<string, string>;
 }
 
 export interface SwitchView {

@@ -61,6 +61,12 @@ export const PIN_COOKIE_MASK_FOR_SERVICE = (serviceId: number): { cookie: bigint
   return { cookie: cookie(COOKIE_KIND_PIN, serviceId, 0), mask: KIND_SERVICE_MASK };
 };
 
+/** Matches every rule flow of one service (its reconciler owner's cookie space). */
+export function serviceRulesMatch(serviceId: number): { cookie: bigint; mask: bigint } {
+  checkServiceId(serviceId);
+  return { cookie: cookie(COOKIE_KIND_SERVICE, serviceId, 0), mask: KIND_SERVICE_MASK };
+}
+
 /** Matches the pins of one backend of one service (its cookie exactly). */
 export function pinCookieMatch(serviceId: number, backendId: number): { cookie: bigint; mask: bigint } {
   return { cookie: pinCookie(serviceId, backendId), mask: 0xffff_ffff_ffff_ffffn };

@@ -65,6 +65,8 @@ export class ServiceState {
   /** Backend id → when a draining backend was first seen with no slot left (drain completion
    * trusts only connection counts asked for after that). */
   readonly slotsGoneAt = new Map<number, number>();
+  /** dpid → why the switch refused this service's flows or group (cleared when it takes them). */
+  readonly failedOn = new Map<string, string>();
   table: SlotTable;
   /** dpid → backend id → target entry; cleared whenever a backend or its location changes. */
   private readonly targets = new Map<string, Map<number, TargetEntry | null>>();

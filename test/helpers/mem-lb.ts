@@ -52,6 +52,7 @@ export class MemLb implements LbControl {
       id: this.nextServiceId++,
       vmac: '02:00:00:00:00:01',
       createdAt: Date.now(),
+      failedOn: {},
       backends: [],
       slotOwners: new Array<string | null>(slots).fill(null),
       querySlots: [],

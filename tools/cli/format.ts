@@ -64,6 +64,7 @@ export function serviceDetail(s: ServiceView): string {
     `  migration  min ${s.migration.minMs} ms, quiet ${s.migration.quietMs} ms, max ${s.migration.maxMs} ms; at most ${s.maxQuerySlots} query slots`,
     `  pins idle  tcp ${s.pinIdleTimeout.tcp} s, udp ${s.pinIdleTimeout.udp} s`,
     `  counters   ${s.counters.packetIns} packet-ins, ${s.counters.pinsInstalled} pins installed, ${s.counters.pinsRemoved} removed`,
+    ...Object.entries(s.failedOn ?? {}).map(([dpid, err]) => `  FAILED on switch ${dpid}: ${err}`),
     '',
     backendsTable(s.backends),
   ];

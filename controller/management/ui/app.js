@@ -301,6 +301,7 @@ function serviceHtml(svc) {
       <span class="pill">${svc.slots} slots</span>
       ${svc.tracking === 'all' ? '<span class="pill">tracks all flows</span>' : ''}
       ${migrating ? `<span class="pill mig">${migrating} migrating</span>` : ''}
+      ${Object.keys(svc.failedOn || {}).length ? `<span class="pill bad" title="${esc(Object.entries(svc.failedOn).map(([d, e]) => `${d}: ${e}`).join('\n'))}">failed on ${Object.keys(svc.failedOn).length} switch(es)</span>` : ''}
       <span class="meta">${human(conns)} connections · ${human(pins)} pins · ${human(svc.counters.packetIns)} packet-ins</span>
     </header>
     <div class="ring">${ringSvg(svc, colors)}
