@@ -53,5 +53,20 @@ describe('drain --wait in the ovs profile', () => {
     expect(v.state).toBe('drained');
     expect(v.connections).toBe(0);
     console.log(`drain ended ${tookMs} ms after the last connection closed`);
+
+    // remove --now deletes what the switch remembers for the backend at once: b2 now holds every
+    // connection; after the remove none of its entries is left on the switch.
+    const b2 = backendKey(rig, 'b2', 'nat', 'tcp');
+    const more = startClientProc((cmd) => rig!.spawn('c1', cmd), { target: `${VIP}:${TCP_PORT}`, long: 5, intervalMs: 200, durationMs: 60_000 });
+    const b2View = async () => (JSON.parse(await rig!.ok(['backend', 'list', 'tcp', '--json'])) as BackendView[]).find((b) => b.key === b2);
+    await until('five connections counted on b2', async () => (await b2View())?.connections === 5, 10_000);
+    const tcp = JSON.parse(await rig.ok(['service', 'show', 'tcp', '--json'])) as { id: number };
+    const b2Id = (await b2View())!.id;
+    const cookie = `cookie=0x${((0x02n << 56n) | (BigInt(tcp.id) << 32n) | BigInt(b2Id)).toString(16)},`;
+    const entries = async () => (await rig!.lab.ofctl(['-O', 'OpenFlow13', 'dump-flows', 'br0'])).split('\n').filter((l) => l.trim().startsWith(cookie)).length;
+    expect(await entries()).toBe(5);
+    await rig.ok(['backend', 'remove', 'tcp', b2, '--now']);
+    await until('b2\'s entries deleted from the switch', async () => (await entries()) === 0, 3_000);
+    await more.stop().catch(() => undefined); // its connections broke: that is what --now means
   }, 120_000);
 });
