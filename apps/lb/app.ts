@@ -22,21 +22,25 @@ import {
   pinCookieMatch, serviceVmac,
 } from './cookies.js';
 import {
-  LbError, type BackendView, type LbControl, type ProfileSetting, type ServiceInput, type ServiceView, type StatusView,
+  LbError, type BackendView, type LbControl, type ProfileSetting, type ServiceInput, type ServiceUpdate, type ServiceView, type StatusView,
 } from './control.js';
+import { targetCounts } from './allocation.js';
+import { validateHealth, type HealthStatus } from './health.js';
+import { checkMode, HealthMonitor } from './health-monitor.js';
+import { DEFAULT_MONITOR_MAC, type MonitorAddress } from './probe-packets.js';
 import { inPortOf, matchValue } from '../../openflow/oxm.js';
 import { FlowTable } from './flow-table.js';
 import {
   backendKey, canServe, type Backend, type BackendSpec, type BackendState, type LbEvent, type Service,
   type StoredEvent,
 } from './model.js';
-import { forwardActions, pinFlowMod, repointPinsFlowMod, serviceFlows, serviceGroup, type PinOptions } from './pipeline.js';
+import { forwardActions, monitorFlows, pinFlowMod, repointPinsFlowMod, serviceFlows, serviceGroup, type PinOptions } from './pipeline.js';
 import {
   buildPacketOutTemplate, buildPinTemplate, fillPacketOut, fillPin, templateFits, type PacketOutTemplate, type PinTemplate,
 } from './pin-template.js';
 import { ServiceState, type TargetEntry } from './service-state.js';
 import { parkedBucket, SlotTable, type SlotChange } from './slot-table.js';
-import { parseBackendKey, validateBackendSpec, validateServiceInput } from './validation.js';
+import { checkIpv4, normalizeMac, parseBackendKey, validateBackendSpec, validateServiceInput } from './validation.js';
 
 export interface LoadBalancerOptions {
   controller: Controller;
@@ -59,6 +63,9 @@ export interface LoadBalancerOptions {
   connCountIntervalMs?: number;
   /** How long a stopping controller waits for its switches to confirm parked query slots. */
   parkTimeoutMs?: number;
+  /** Where tcp/udp/http health probes come from (an unused address in the backends' subnet).
+   * Without it, tcp/udp checks fall back to ARP liveness and http checks run from this host. */
+  monitor?: { ip: string; mac?: string };
 }
 
 const OWNER = 'lb';
@@ -89,7 +96,11 @@ export class LoadBalancer implements LbControl, App {
   /** Pins added while a flow dump of a switch is running (merged into the dump's result). */
   private readonly auditing = new Map<string, Map<number, FlowTable>>();
   private slotsMoved = 0;
-  private readonly opts: Required<Omit<LoadBalancerOptions, 'log' | 'clock' | 'controller' | 'store'>>;
+  private readonly opts: Required<Omit<LoadBalancerOptions, 'log' | 'clock' | 'controller' | 'store' | 'monitor'>>;
+  /** Health checks (apps/lb/health-monitor.ts). */
+  readonly health: HealthMonitor;
+  /** Per service: the slow-start fractions its slot table was last balanced with. */
+  private readonly slowStartKey = new Map<number, string>();
 
   constructor(private readonly o: LoadBalancerOptions) {
     this.clock = o.clock ?? Date.now;
@@ -105,6 +116,21 @@ export class LoadBalancer implements LbControl, App {
       connCountIntervalMs: o.connCountIntervalMs ?? 1_000,
       parkTimeoutMs: o.parkTimeoutMs ?? 3_000,
     };
+    let monitor: MonitorAddress | undefined;
+    if (o.monitor) monitor = { ip: checkIpv4('monitor IP', o.monitor.ip), mac: normalizeMac('monitor MAC', o.monitor.mac ?? DEFAULT_MONITOR_MAC) };
+    this.health = new HealthMonitor({
+      clock: () => this.clock(),
+      switches: () => this.o.controller.switches(),
+      services: () => this.services.values(),
+      serviceById: (id) => this.byId.get(id),
+      servesSwitch: (s, dpid) => this.servesSwitch(s, dpid),
+      arpFresh: (st, b) => {
+        const loc = st.locations.get(b.id);
+        return loc !== undefined && (loc.static || loc.misses <= this.opts.healthMisses);
+      },
+      healthChanged: (st, b, to, reason, check) => this.healthChanged(st, b, to, reason, check),
+      ...(o.log ? { log: o.log } : {}),
+    }, monitor);
     for (const p of o.store.listSwitchProfiles()) {
       if ((SWITCH_PROFILES as readonly string[]).includes(p.profile)) this.forcedProfiles.set(p.dpid, p.profile as SwitchProfile);
     }
@@ -342,6 +368,7 @@ export class LoadBalancer implements LbControl, App {
         flows.push(f);
       }
     }
+    if (this.health.monitor) flows.push(...monitorFlows(this.health.monitor));
     return this.o.controller.reconciler.setDesired(OWNER, dpid, { flows, groups }).catch((err: Error) => {
       this.log?.warn({ dpid: dpidHex, err: err.message }, 'applying the pipeline failed');
       this.emit({ type: 'error', message: `switch ${dpidHex}: applying the pipeline failed: ${err.message}` });
@@ -393,7 +420,69 @@ export class LoadBalancer implements LbControl, App {
       this.queryPacket(sw, msg, mark.serviceId, mark.slot);
       return;
     }
+    if (this.health.packetIn(sw, msg)) return;
     if (data.readUInt16BE(12) === 0x0806) this.arpPacket(sw, msg);
+  }
+
+  /** A port went down or away: the backends behind it are down at once (health-monitor.ts). */
+  portStatus(sw: SwitchHandle, msg: MessageOf<'port_status'>): void {
+    this.health.portStatus(sw, msg);
+  }
+
+  /**
+   * A backend's health changed (checks or port status). Down: its slots move at once, its pins and
+   * learned entries are deleted (a backend being removed is deleted). Up: active again, its share
+   * growing by slow start.
+   */
+  private healthChanged(st: ServiceState, b: Backend, to: HealthStatus, reason: string, check: string): void {
+    const key = backendKey(b);
+    this.emit({ type: 'backend_health', service: st.service.name, backend: key, health: to, reason, check });
+    if (to === 'down') {
+      if (!canServe(b)) return;
+      if (b.removeWhenDrained) {
+        this.deleteBackend(st, b, `health checks failed: ${reason}`);
+        return;
+      }
+      st.slowStart.delete(b.id);
+      this.setState(st, b, 'down', `health checks failed: ${reason}`);
+      this.dropPins(st, b);
+      this.reconcilePool(st, `backend ${key} is down`);
+      return;
+    }
+    if (b.state !== 'down') return;
+    const now = this.clock();
+    if (st.service.health.slowStartMs > 0 && [...st.backends.values()].some((x) => x.id !== b.id && x.state === 'active')) {
+      st.slowStart.set(b.id, now);
+    }
+    this.setState(st, b, 'active', `health checks pass: ${reason}`);
+    this.reconcilePool(st, `backend ${key} is up`);
+    if (st.slowStart.has(b.id)) this.slowStartEvent(st, b, false);
+  }
+
+  /** Slow start: rebalances a service whenever a slow-starting backend's stepped share changed. */
+  private slowStartStep(st: ServiceState, now: number): void {
+    if (st.slowStart.size === 0 && !this.slowStartKey.has(st.service.id)) return;
+    const fractions = st.slowStartFractions(now);
+    const finished = [...st.slowStart.keys()].filter((id) => !fractions.has(id));
+    for (const id of finished) st.slowStart.delete(id);
+    const key = [...fractions].map(([id, f]) => `${id}:${f}`).join(',');
+    if (key === (this.slowStartKey.get(st.service.id) ?? '') && finished.length === 0) return;
+    if (key === '') this.slowStartKey.delete(st.service.id);
+    else this.slowStartKey.set(st.service.id, key);
+    this.reconcilePool(st, 'slow start');
+    for (const id of finished) {
+      const b = st.backends.get(id);
+      if (b && b.state === 'active') this.slowStartEvent(st, b, true);
+    }
+  }
+
+  private slowStartEvent(st: ServiceState, b: Backend, done: boolean): void {
+    const full = targetCounts(st.backendInfos().map((x) => ({ id: x.id, weight: x.state === 'active' ? x.weight : 0 })), st.service.slots);
+    const c = st.table.countsFor(b.id);
+    this.emit({
+      type: 'backend_slow_start', service: st.service.name, backend: backendKey(b), slots: c.owned - c.leaving + c.incoming,
+      target: full.get(b.id) ?? 0, done,
+    });
   }
 
   /** The hot path: a packet from a query slot becomes a pin plus a packet-out. */
@@ -493,10 +582,29 @@ export class LoadBalancer implements LbControl, App {
     if (arp.op !== 2 || inPort === undefined) return;
     for (const st of this.services.values()) {
       for (const b of st.backends.values()) {
-        if (b.ip !== arp.spa || (b.mac !== undefined && b.switchPort !== undefined)) continue;
-        this.resolved(st, b, arp.sha, sw.dpidHex, inPort);
+        if (b.ip !== arp.spa) continue;
+        if (b.mac !== undefined && b.switchPort !== undefined) this.staticAnswered(st, b, arp.sha);
+        else this.resolved(st, b, arp.sha, sw.dpidHex, inPort);
       }
     }
+  }
+
+  /** A backend given with --mac/--switch-port answered ARP: alive (where ARP is its check). */
+  private staticAnswered(st: ServiceState, b: Backend, mac: string): void {
+    const loc = st.locations.get(b.id);
+    if (!loc || loc.mac !== mac) return;
+    loc.misses = 0;
+    loc.lastSeen = this.clock();
+    if (b.state === 'down' && this.arpDecides(st)) {
+      this.setState(st, b, 'active', 'answers ARP again');
+      this.reconcilePool(st, `backend ${backendKey(b)} is active`);
+    }
+  }
+
+  /** ARP answers decide whether backends are up: tcp/udp checks without a monitor address (or no check). */
+  private arpDecides(st: ServiceState): boolean {
+    const mode = checkMode(st.service.health, this.health.monitor);
+    return mode === 'arp' || mode === 'none';
   }
 
   private resolved(st: ServiceState, b: Backend, mac: string, dpid: string, port: number): void {
@@ -521,7 +629,7 @@ export class LoadBalancer implements LbControl, App {
       const t = st.target(b.id, dpid);
       if (wasKnownHere && sw && t) sw.send(repointPinsFlowMod(st.service, t, this.pinOptions(sw)));
     }
-    if (b.state === 'resolving' || b.state === 'down') {
+    if (b.state === 'resolving' || (b.state === 'down' && this.arpDecides(st))) {
       this.setState(st, b, 'active', b.state === 'down' ? 'answers ARP again' : 'resolved by ARP');
       this.reconcilePool(st, `backend ${backendKey(b)} is active`);
     } else if (moved) {
@@ -540,12 +648,12 @@ export class LoadBalancer implements LbControl, App {
       for (const b of st.backends.values()) {
         if (b.state === 'removed' || b.state === 'drained') continue;
         const loc = st.locations.get(b.id);
-        if (loc?.static) continue;
         const unresolved = b.state === 'resolving' || b.state === 'down' || !loc;
         if (!unresolved && !health) continue;
         if (loc && health && !force) {
           loc.misses++;
-          if (loc.misses > this.opts.healthMisses && canServe(b)) {
+          // Where probes decide (a monitor address, or http), misses only feed udp's "silence" rule.
+          if (loc.misses > this.opts.healthMisses && canServe(b) && checkMode(st.service.health, this.health.monitor) === 'arp') {
             this.setState(st, b, 'down', `no ARP answer to ${this.opts.healthMisses} probes`);
             this.dropPins(st, b);
             this.reconcilePool(st, `backend ${backendKey(b)} is down`);
@@ -566,7 +674,9 @@ export class LoadBalancer implements LbControl, App {
   private tick(): void {
     const now = this.clock();
     const switches = this.o.controller.switches();
+    this.health.tick(now);
     for (const st of this.services.values()) {
+      this.slowStartStep(st, now);
       const change = st.table.tick(now, this.remembered(st));
       this.applyChange(st, change, 'migration step');
       let dpids: string[] | undefined;
@@ -607,6 +717,7 @@ export class LoadBalancer implements LbControl, App {
     this.setState(st, b, 'removed', reason);
     this.dropPins(st, b);
     st.deleteBackend(b);
+    this.health.forget(b.id);
     this.o.store.deleteBackend(b.id);
     this.reconcilePool(st, `backend ${backendKey(b)} removed`);
   }
@@ -771,6 +882,24 @@ export class LoadBalancer implements LbControl, App {
     return this.serviceView(st);
   }
 
+  updateService(name: string, update: ServiceUpdate): ServiceView {
+    const st = this.svc(name);
+    if (typeof update !== 'object' || update === null) throw new LbError('invalid', 'the update must be an object');
+    if (update.health !== undefined) {
+      const health = validateHealth(update.health, st.service.proto, st.service.health);
+      if (JSON.stringify(health) !== JSON.stringify(st.service.health)) {
+        const service = { ...st.service, health };
+        this.o.store.updateService(service);
+        st.service = service;
+        this.health.reset(st);
+        if (health.slowStartMs === 0) st.slowStart.clear();
+        this.emit({ type: 'service_health', service: name, health });
+        // A down backend whose check is now ARP or none may be revived by the next ARP answer.
+      }
+    }
+    return this.serviceView(st);
+  }
+
   removeService(name: string): void {
     const st = this.svc(name);
     this.o.store.deleteService(name);
@@ -897,6 +1026,7 @@ export class LoadBalancer implements LbControl, App {
       })),
       services,
       counters: { ...c, migrationsActive, slotsMoved: this.slotsMoved },
+      monitor: this.health.monitorView(),
     };
   }
 
@@ -936,6 +1066,7 @@ export class LoadBalancer implements LbControl, App {
       connections: st.connectionsOf(b.id) ?? 0,
       traffic: { ...(st.traffic.get(b.id) ?? { packets: 0, bytes: 0 }) },
       ...(st.locations.get(b.id) ? { resolvedMac: st.locations.get(b.id)?.mac } : {}),
+      health: this.health.view(st, b),
     };
   }
 }

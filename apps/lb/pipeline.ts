@@ -25,7 +25,7 @@ import type { Bucket } from './slot-table.js';
 import type { DesiredFlow, DesiredGroup } from '../../controller/desired.js';
 
 /** Priorities, highest first. */
-export const PRIO = { pin: 40_000, arp: 30_000, service: 20_000, natReverse: 20_000, learn: 101, forward: 100 } as const;
+export const PRIO = { pin: 40_000, arp: 30_000, monitor: 25_000, service: 20_000, natReverse: 20_000, learn: 101, forward: 100 } as const;
 
 /** The `ovs` profile's second table: one rule per (service, backend) that learns connections. */
 export const LEARN_TABLE = 1;
@@ -290,4 +290,22 @@ export function pinFlowMod(service: Service, c: FlowClient, t: BackendTarget, op
     bufferId: OFP_NO_BUFFER, outPort: OFPP.ANY, outGroup: 0xffffffff, flags: OFPFF.SEND_FLOW_REM,
     match: pinMatch(service, c), instructions: apply(actions),
   };
+}
+
+/** Rules of the health monitor (cookie service id 0: no service has it). */
+const MONITOR_RULE = { arp: 1, ipv4: 2 } as const;
+
+/**
+ * The health monitor's flows (standard OpenFlow, both profiles): ARP requests for the monitor IP
+ * go to the controller, which answers with the monitor MAC; IPv4 to the monitor MAC (the backends'
+ * answers to probes) goes to the controller whole, above the nat reverse rules (which would
+ * otherwise rewrite a nat backend's answer to come from the VIP) and below ARP.
+ */
+export function monitorFlows(m: { ip: string; mac: string }): DesiredFlow[] {
+  return [
+    flow(PRIO.arp, [basic('eth_type', 0x0806), basic('arp_op', 1), basic('arp_tpa', m.ip)], [output(OFPP.CONTROLLER)],
+      serviceCookie(0, MONITOR_RULE.arp)),
+    flow(PRIO.monitor, [basic('eth_dst', m.mac), basic('eth_type', 0x0800)], [output(OFPP.CONTROLLER)],
+      serviceCookie(0, MONITOR_RULE.ipv4)),
+  ];
 }

@@ -1,6 +1,7 @@
 // The JSON REST routes of the management API: a request (method, path, query, parsed body) in, a
 // status and JSON body out. No sockets here, so every route is testable without a server.
-import { LbError, type LbControl, type ServiceInput } from '../../apps/lb/control.js';
+import { LbError, type LbControl, type ServiceInput, type ServiceUpdate } from '../../apps/lb/control.js';
+import type { HealthInput } from '../../apps/lb/health.js';
 import type { BackendSpec } from '../../apps/lb/model.js';
 
 export class HttpError extends Error {
@@ -41,6 +42,7 @@ const routes: Route[] = [
   route('GET /services', (c) => ok(c.listServices())),
   route('POST /services', (c, _p, r) => created(c.addService(serviceInput(r.body)))),
   route('GET /services/:name', (c, p) => ok(c.getService(p.name!))),
+  route('PATCH /services/:name', (c, p, r) => ok(c.updateService(p.name!, serviceUpdate(r.body)))),
   route('DELETE /services/:name', (c, p) => {
     c.removeService(p.name!);
     return ok({ removed: p.name });
@@ -188,7 +190,26 @@ function nested(body: Json, name: string, keys: readonly string[]): Record<strin
   return out;
 }
 
-const SERVICE_FIELDS = ['name', 'vip', 'port', 'proto', 'mode', 'slots', 'switches', 'pinIdleTimeout', 'migration', 'drainDeadlineMs', 'tracking', 'maxQuerySlots'] as const;
+const SERVICE_FIELDS = ['name', 'vip', 'port', 'proto', 'mode', 'slots', 'switches', 'pinIdleTimeout', 'migration', 'drainDeadlineMs', 'tracking', 'maxQuerySlots', 'health'] as const;
+const HEALTH_FIELDS = ['type', 'intervalMs', 'timeoutMs', 'rise', 'fall', 'http', 'slowStartMs'] as const;
+
+/** The shape of a health object (the LB checks the values: apps/lb/health.ts validateHealth). */
+function healthInput(v: unknown): HealthInput {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new HttpError(400, '"health" must be an object');
+  const o = v as Json;
+  onlyFields(o, HEALTH_FIELDS);
+  if (o.http !== undefined) {
+    if (typeof o.http !== 'object' || o.http === null || Array.isArray(o.http)) throw new HttpError(400, '"health.http" must be an object');
+    onlyFields(o.http as Json, ['path', 'status']);
+  }
+  return o as HealthInput;
+}
+
+export function serviceUpdate(raw: unknown): ServiceUpdate {
+  const body = objectBody(raw);
+  onlyFields(body, ['health']);
+  return body.health === undefined ? {} : { health: healthInput(body.health) };
+}
 
 export function serviceInput(raw: unknown): ServiceInput {
   const body = objectBody(raw);
@@ -220,6 +241,7 @@ export function serviceInput(raw: unknown): ServiceInput {
   if (idle) input.pinIdleTimeout = { tcp: idle.tcp!, udp: idle.udp! };
   const mig = nested(body, 'migration', ['minMs', 'quietMs', 'maxMs']);
   if (mig) input.migration = { minMs: mig.minMs!, quietMs: mig.quietMs!, maxMs: mig.maxMs! };
+  if (body.health !== undefined) input.health = healthInput(body.health);
   return input;
 }
 
