@@ -648,6 +648,9 @@ export class LoadBalancer implements LbControl, App {
       for (const b of st.backends.values()) {
         if (b.state === 'removed' || b.state === 'drained') continue;
         const loc = st.locations.get(b.id);
+        // A backend given with --mac/--switch-port needs no resolving: ARP only where it is its
+        // check (no monitor address), or feeds a udp check's "silence" rule.
+        if (loc?.static && !(this.arpDecides(st) || st.service.health.type === 'udp')) continue;
         const unresolved = b.state === 'resolving' || b.state === 'down' || !loc;
         if (!unresolved && !health) continue;
         if (loc && health && !force) {

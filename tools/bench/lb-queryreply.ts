@@ -59,7 +59,7 @@ export interface QueryReplyResult {
   heapUsedMB: number;
 }
 
-class EmulatorProc {
+export class EmulatorProc {
   readonly events: EmulatorEvent[] = [];
   private waiters: (() => void)[] = [];
   constructor(readonly child: ChildProcess) {
