@@ -653,7 +653,9 @@ export class LoadBalancer implements LbControl, App {
         if (loc?.static && !(this.arpDecides(st) || st.service.health.type === 'udp')) continue;
         const unresolved = b.state === 'resolving' || b.state === 'down' || !loc;
         if (!unresolved && !health) continue;
-        if (loc && health && !force) {
+        const targets = switches.filter((sw) => this.servesSwitch(st.service, sw.dpidHex));
+        // A probe that went to no switch is no unanswered probe.
+        if (loc && health && !force && targets.length > 0) {
           loc.misses++;
           // Where probes decide (a monitor address, or http), misses only feed udp's "silence" rule.
           if (loc.misses > this.opts.healthMisses && canServe(b) && checkMode(st.service.health, this.health.monitor) === 'arp') {
@@ -663,8 +665,7 @@ export class LoadBalancer implements LbControl, App {
           }
         }
         const data = buildArpRequest({ senderMac: st.service.vmac, senderIp: '0.0.0.0', targetIp: b.ip });
-        for (const sw of switches) {
-          if (!this.servesSwitch(st.service, sw.dpidHex)) continue;
+        for (const sw of targets) {
           sw.send({ type: 'packet_out', bufferId: OFP_NO_BUFFER, inPort: OFPP.CONTROLLER, actions: [{ type: 'output', port: OFPP.ALL, maxLen: 0 }], data });
         }
       }
