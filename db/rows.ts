@@ -4,12 +4,13 @@
 
 import type { Backend, BackendState, ForwardingMode, Proto, Service, SlotMigration, SlotTableSnapshot, Tracking } from '../apps/lb/model.js';
 import { StoreError } from './errors.js';
+import { defaultHealth, type HealthSpec } from '../apps/lb/health.js';
 
 type Covers<T, K extends readonly (keyof T)[]> = [Exclude<keyof T, K[number]>] extends [never] ? true : false;
 type AssertTrue<T extends true> = T;
 const SERVICE_FIELDS = [
   'id', 'name', 'vip', 'proto', 'port', 'mode', 'slots', 'switches', 'pinIdleTimeout', 'migration',
-  'drainDeadlineMs', 'tracking', 'maxQuerySlots', 'vmac', 'createdAt',
+  'drainDeadlineMs', 'tracking', 'maxQuerySlots', 'vmac', 'createdAt', 'health',
 ] as const satisfies readonly (keyof Service)[];
 const BACKEND_FIELDS = [
   'id', 'service', 'ip', 'port', 'weight', 'mac', 'switchPort', 'state', 'stateSince', 'removeWhenDrained',
@@ -36,6 +37,8 @@ export interface ServiceRow {
   max_query_slots: number;
   vmac: string;
   created_at: number;
+  /** JSON HealthSpec; NULL (a service written before health checks): the protocol's defaults. */
+  health: string | null;
 }
 
 export function serviceToRow(s: Service): ServiceRow {
@@ -58,6 +61,7 @@ export function serviceToRow(s: Service): ServiceRow {
     max_query_slots: s.maxQuerySlots,
     vmac: s.vmac,
     created_at: s.createdAt,
+    health: JSON.stringify(s.health),
   };
 }
 
@@ -78,6 +82,7 @@ export function serviceFromRow(r: ServiceRow): Service {
     maxQuerySlots: r.max_query_slots,
     vmac: r.vmac,
     createdAt: r.created_at,
+    health: healthFromColumn(r),
   };
 }
 
@@ -187,4 +192,14 @@ export function parseJsonColumn<T>(text: unknown, row: string, column: string): 
   } catch {
     throw new StoreError('corrupt', `${row}: column ${column} is not valid JSON (${Buffer.byteLength(text)} bytes)`);
   }
+}
+
+/** The health column: NULL → the protocol's defaults; JSON → its fields over those defaults (the
+ * controller validated them when they were set). */
+function healthFromColumn(r: ServiceRow): HealthSpec {
+  const base = defaultHealth(r.proto);
+  if (r.health === null || r.health === undefined) return base;
+  const raw = parseJsonColumn<Partial<HealthSpec> | null>(r.health, `service ${r.id}`, 'health');
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new StoreError('corrupt', `service ${r.id}: column health is not a JSON object`);
+  return { ...base, ...raw, http: { ...base.http, ...(raw.http ?? {}) } };
 }

@@ -128,6 +128,14 @@ export const MIGRATIONS: readonly SchemaMigration[] = [
       `);
     },
   },
+  {
+    version: 5,
+    name: 'service health checks',
+    up: (db) => {
+      // JSON HealthSpec (apps/lb/health.ts); NULL = the defaults for the service's protocol.
+      db.exec('ALTER TABLE services ADD COLUMN health TEXT');
+    },
+  },
 ];
 
 /** The highest schema version a list of migrations reaches. */

@@ -90,7 +90,7 @@ export class Store {
 
     const serviceCols =
       'id, name, vip, proto, port, mode, slots, switches, pin_idle_tcp_s, pin_idle_udp_s, mig_min_ms, mig_quiet_ms, ' +
-      'mig_max_ms, drain_deadline_ms, tracking, max_query_slots, vmac, created_at';
+      'mig_max_ms, drain_deadline_ms, tracking, max_query_slots, vmac, created_at, health';
     const backendCols =
       'id, service, ip, port, weight, mac, switch_port, state, state_since, remove_when_drained, drain_started_at, resolved_mac, locations';
     const params = (cols: string) => cols.split(', ').map((c) => `@${c}`).join(', ');

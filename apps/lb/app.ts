@@ -26,13 +26,17 @@ import {
   LbError, type BackendView, type LbControl, type ProfileSetting, type ServiceInput, type ServiceSettings, type ServiceView,
   type StatusView,
 } from './control.js';
+import { targetCounts } from './allocation.js';
+import { validateHealth, type HealthStatus } from './health.js';
+import { checkMode, HealthMonitor } from './health-monitor.js';
+import { DEFAULT_MONITOR_MAC, type MonitorAddress } from './probe-packets.js';
 import { inPortOf, matchValue } from '../../openflow/oxm.js';
 import { FlowTable } from './flow-table.js';
 import {
   backendKey, canServe, type Backend, type BackendSpec, type BackendState, type LbEvent, type Service,
   type StoredEvent,
 } from './model.js';
-import { forwardActions, pinFlowMod, repointPinsFlowMod, serviceFlows, serviceGroup, type PinOptions } from './pipeline.js';
+import { forwardActions, monitorFlows, pinFlowMod, repointPinsFlowMod, serviceFlows, serviceGroup, type PinOptions } from './pipeline.js';
 import {
   buildPacketOutTemplate, buildPinTemplate, fillPacketOut, fillPin, templateFits, type PacketOutTemplate, type PinTemplate,
 } from './pin-template.js';
@@ -40,7 +44,7 @@ import { ServiceState, type TargetEntry } from './service-state.js';
 import { restoreCounters, saveCounters } from './counter-store.js';
 import type { BackendTotals } from './traffic-ledger.js';
 import { parkedBucket, SlotTable, type SlotChange } from './slot-table.js';
-import { parseBackendKey, validateBackendSpec, validateServiceInput } from './validation.js';
+import { checkIpv4, normalizeMac, parseBackendKey, validateBackendSpec, validateServiceInput } from './validation.js';
 
 export interface LoadBalancerOptions {
   controller: Controller;
@@ -65,11 +69,15 @@ export interface LoadBalancerOptions {
   parkTimeoutMs?: number;
   /** How often traffic and controller counters are written to the store (and at stop). */
   counterSaveIntervalMs?: number;
+  /** Where tcp/udp/http health probes come from (an unused address in the backends' subnet).
+   * Without it, tcp/udp checks fall back to ARP liveness and http checks run from this host. */
+  monitor?: { ip: string; mac?: string };
 }
 
 /** Each service is its own reconciler owner (its cookies, its group): a service whose flows or
  * group a switch refuses fails alone, and never holds back another service's changes. */
 const ownerOf = (serviceId: number): string => `lb/${serviceId}`;
+const MONITOR_OWNER = 'lb/monitor';
 /** Connection counts asked for this soon after a backend's last slot left may still miss an entry
  * the switch was learning from a packet that took the old bucket. */
 const CONN_COUNT_MARGIN_MS = 300;
@@ -103,7 +111,11 @@ export class LoadBalancer implements LbControl, App {
   /** Pins added while a flow dump of a switch is running (merged into the dump's result). */
   private readonly auditing = new Map<string, Map<number, FlowTable>>();
   private slotsMoved = 0;
-  private readonly opts: Required<Omit<LoadBalancerOptions, 'log' | 'clock' | 'controller' | 'store'>>;
+  private readonly opts: Required<Omit<LoadBalancerOptions, 'log' | 'clock' | 'controller' | 'store' | 'monitor'>>;
+  /** Health checks (apps/lb/health-monitor.ts). */
+  readonly health: HealthMonitor;
+  /** Per service: the slow-start fractions its slot table was last balanced with. */
+  private readonly slowStartKey = new Map<number, string>();
 
   constructor(private readonly o: LoadBalancerOptions) {
     this.clock = o.clock ?? Date.now;
@@ -120,9 +132,27 @@ export class LoadBalancer implements LbControl, App {
       parkTimeoutMs: o.parkTimeoutMs ?? 3_000,
       counterSaveIntervalMs: o.counterSaveIntervalMs ?? 10_000,
     };
+    let monitor: MonitorAddress | undefined;
+    if (o.monitor) monitor = { ip: checkIpv4('monitor IP', o.monitor.ip), mac: normalizeMac('monitor MAC', o.monitor.mac ?? DEFAULT_MONITOR_MAC) };
+    this.health = new HealthMonitor({
+      clock: () => this.clock(),
+      switches: () => this.o.controller.switches(),
+      services: () => this.services.values(),
+      serviceById: (id) => this.byId.get(id),
+      servesSwitch: (s, dpid) => this.servesSwitch(s, dpid),
+      arpFresh: (st, b) => {
+        const loc = st.locations.get(b.id);
+        return loc !== undefined && (loc.static || loc.misses <= this.opts.healthMisses);
+      },
+      healthChanged: (st, b, to, reason, check) => this.healthChanged(st, b, to, reason, check),
+      ...(o.log ? { log: o.log } : {}),
+    }, monitor);
     for (const p of o.store.listSwitchProfiles()) {
       if ((SWITCH_PROFILES as readonly string[]).includes(p.profile)) this.forcedProfiles.set(p.dpid, p.profile as SwitchProfile);
     }
+    // The health monitor's own rules (cookie service id 0, no group) are one more owner.
+    const monitorSpace = serviceRulesMatch(0);
+    o.controller.reconciler.claim(MONITOR_OWNER, { cookie: monitorSpace.cookie, cookieMask: monitorSpace.mask, groupIdMin: 0, groupIdMax: 0 });
     this.load();
   }
 
@@ -370,6 +400,10 @@ export class LoadBalancer implements LbControl, App {
       }
       jobs.push(this.applyService(st, dpid, dpidHex, { flows, groups }));
     }
+    const monitor = this.health.monitor;
+    jobs.push(this.o.controller.reconciler.setDesired(MONITOR_OWNER, dpid, { flows: monitor ? monitorFlows(monitor) : [], groups: [] }).catch((err: Error) => {
+      this.log?.warn({ dpid: dpidHex, err: err.message }, 'a switch refused the health monitor\'s rules');
+    }));
     return Promise.all(jobs).then(() => undefined);
   }
 
@@ -411,7 +445,7 @@ export class LoadBalancer implements LbControl, App {
         if (p.kind !== 'flow') continue;
         for (const f of p.flows) {
           const c = parseCookie(f.cookie);
-          if (c.kind === 'service' && !this.byId.has(c.serviceId)) stale.add(c.serviceId);
+          if (c.kind === 'service' && c.serviceId !== 0 && !this.byId.has(c.serviceId)) stale.add(c.serviceId);
         }
       }
       const groups = await sw.multipart({ kind: 'group_desc' }, 30_000);
@@ -479,7 +513,69 @@ export class LoadBalancer implements LbControl, App {
       this.queryPacket(sw, msg, mark.serviceId, mark.slot);
       return;
     }
+    if (this.health.packetIn(sw, msg)) return;
     if (data.readUInt16BE(12) === 0x0806) this.arpPacket(sw, msg);
+  }
+
+  /** A port went down or away: the backends behind it are down at once (health-monitor.ts). */
+  portStatus(sw: SwitchHandle, msg: MessageOf<'port_status'>): void {
+    this.health.portStatus(sw, msg);
+  }
+
+  /**
+   * A backend's health changed (checks or port status). Down: its slots move at once, its pins and
+   * learned entries are deleted (a backend being removed is deleted). Up: active again, its share
+   * growing by slow start.
+   */
+  private healthChanged(st: ServiceState, b: Backend, to: HealthStatus, reason: string, check: string): void {
+    const key = backendKey(b);
+    this.emit({ type: 'backend_health', service: st.service.name, backend: key, health: to, reason, check });
+    if (to === 'down') {
+      if (!canServe(b)) return;
+      if (b.removeWhenDrained) {
+        this.deleteBackend(st, b, `health checks failed: ${reason}`);
+        return;
+      }
+      st.slowStart.delete(b.id);
+      this.setState(st, b, 'down', `health checks failed: ${reason}`);
+      this.dropPins(st, b);
+      this.reconcilePool(st, `backend ${key} is down`);
+      return;
+    }
+    if (b.state !== 'down') return;
+    const now = this.clock();
+    if (st.service.health.slowStartMs > 0 && [...st.backends.values()].some((x) => x.id !== b.id && x.state === 'active')) {
+      st.slowStart.set(b.id, now);
+    }
+    this.setState(st, b, 'active', `health checks pass: ${reason}`);
+    this.reconcilePool(st, `backend ${key} is up`);
+    if (st.slowStart.has(b.id)) this.slowStartEvent(st, b, false);
+  }
+
+  /** Slow start: rebalances a service whenever a slow-starting backend's stepped share changed. */
+  private slowStartStep(st: ServiceState, now: number): void {
+    if (st.slowStart.size === 0 && !this.slowStartKey.has(st.service.id)) return;
+    const fractions = st.slowStartFractions(now);
+    const finished = [...st.slowStart.keys()].filter((id) => !fractions.has(id));
+    for (const id of finished) st.slowStart.delete(id);
+    const key = [...fractions].map(([id, f]) => `${id}:${f}`).join(',');
+    if (key === (this.slowStartKey.get(st.service.id) ?? '') && finished.length === 0) return;
+    if (key === '') this.slowStartKey.delete(st.service.id);
+    else this.slowStartKey.set(st.service.id, key);
+    this.reconcilePool(st, 'slow start');
+    for (const id of finished) {
+      const b = st.backends.get(id);
+      if (b && b.state === 'active') this.slowStartEvent(st, b, true);
+    }
+  }
+
+  private slowStartEvent(st: ServiceState, b: Backend, done: boolean): void {
+    const full = targetCounts(st.backendInfos().map((x) => ({ id: x.id, weight: x.state === 'active' ? x.weight : 0 })), st.service.slots);
+    const c = st.table.countsFor(b.id);
+    this.emit({
+      type: 'backend_slow_start', service: st.service.name, backend: backendKey(b), slots: c.owned - c.leaving + c.incoming,
+      target: full.get(b.id) ?? 0, done,
+    });
   }
 
   /** The hot path: a packet from a query slot becomes a pin plus a packet-out. */
@@ -580,10 +676,29 @@ export class LoadBalancer implements LbControl, App {
     if (arp.op !== 2 || inPort === undefined) return;
     for (const st of this.services.values()) {
       for (const b of st.backends.values()) {
-        if (b.ip !== arp.spa || (b.mac !== undefined && b.switchPort !== undefined)) continue;
-        this.resolved(st, b, arp.sha, sw.dpidHex, inPort);
+        if (b.ip !== arp.spa) continue;
+        if (b.mac !== undefined && b.switchPort !== undefined) this.staticAnswered(st, b, arp.sha);
+        else this.resolved(st, b, arp.sha, sw.dpidHex, inPort);
       }
     }
+  }
+
+  /** A backend given with --mac/--switch-port answered ARP: alive (where ARP is its check). */
+  private staticAnswered(st: ServiceState, b: Backend, mac: string): void {
+    const loc = st.locations.get(b.id);
+    if (!loc || loc.mac !== mac) return;
+    loc.misses = 0;
+    loc.lastSeen = this.clock();
+    if (b.state === 'down' && this.arpDecides(st)) {
+      this.setState(st, b, 'active', 'answers ARP again');
+      this.reconcilePool(st, `backend ${backendKey(b)} is active`);
+    }
+  }
+
+  /** ARP answers decide whether backends are up: tcp/udp checks without a monitor address (or no check). */
+  private arpDecides(st: ServiceState): boolean {
+    const mode = checkMode(st.service.health, this.health.monitor);
+    return mode === 'arp' || mode === 'none';
   }
 
   private resolved(st: ServiceState, b: Backend, mac: string, dpid: string, port: number): void {
@@ -608,7 +723,7 @@ export class LoadBalancer implements LbControl, App {
       const t = st.target(b.id, dpid);
       if (wasKnownHere && sw && t) sw.send(repointPinsFlowMod(st.service, t, this.pinOptions(sw)));
     }
-    if (b.state === 'resolving' || b.state === 'down') {
+    if (b.state === 'resolving' || (b.state === 'down' && this.arpDecides(st))) {
       this.setState(st, b, 'active', b.state === 'down' ? 'answers ARP again' : 'resolved by ARP');
       this.reconcilePool(st, `backend ${backendKey(b)} is active`);
     } else if (moved) {
@@ -627,20 +742,24 @@ export class LoadBalancer implements LbControl, App {
       for (const b of st.backends.values()) {
         if (b.state === 'removed' || b.state === 'drained') continue;
         const loc = st.locations.get(b.id);
-        if (loc?.static) continue;
+        // A backend given with --mac/--switch-port needs no resolving: ARP only where it is its
+        // check (no monitor address), or feeds a udp check's "silence" rule.
+        if (loc?.static && !(this.arpDecides(st) || st.service.health.type === 'udp')) continue;
         const unresolved = b.state === 'resolving' || b.state === 'down' || !loc;
         if (!unresolved && !health) continue;
-        if (loc && health && !force) {
+        const targets = switches.filter((sw) => this.servesSwitch(st.service, sw.dpidHex));
+        // A probe that went to no switch is no unanswered probe.
+        if (loc && health && !force && targets.length > 0) {
           loc.misses++;
-          if (loc.misses > this.opts.healthMisses && canServe(b)) {
+          // Where probes decide (a monitor address, or http), misses only feed udp's "silence" rule.
+          if (loc.misses > this.opts.healthMisses && canServe(b) && checkMode(st.service.health, this.health.monitor) === 'arp') {
             this.setState(st, b, 'down', `no ARP answer to ${this.opts.healthMisses} probes`);
             this.dropPins(st, b);
             this.reconcilePool(st, `backend ${backendKey(b)} is down`);
           }
         }
         const data = buildArpRequest({ senderMac: st.service.vmac, senderIp: '0.0.0.0', targetIp: b.ip });
-        for (const sw of switches) {
-          if (!this.servesSwitch(st.service, sw.dpidHex)) continue;
+        for (const sw of targets) {
           sw.send({ type: 'packet_out', bufferId: OFP_NO_BUFFER, inPort: OFPP.CONTROLLER, actions: [{ type: 'output', port: OFPP.ALL, maxLen: 0 }], data });
         }
       }
@@ -653,7 +772,9 @@ export class LoadBalancer implements LbControl, App {
   private tick(): void {
     const now = this.clock();
     const switches = this.o.controller.switches();
+    this.health.tick(now);
     for (const st of this.services.values()) {
+      this.slowStartStep(st, now);
       const change = st.table.tick(now, this.remembered(st));
       this.applyChange(st, change, 'migration step');
       let dpids: string[] | undefined;
@@ -698,6 +819,7 @@ export class LoadBalancer implements LbControl, App {
     this.setState(st, b, 'removed', reason);
     this.dropPins(st, b);
     st.deleteBackend(b);
+    this.health.forget(b.id);
     this.o.store.deleteBackend(b.id);
     this.reconcilePool(st, `backend ${backendKey(b)} removed`);
   }
@@ -874,12 +996,21 @@ export class LoadBalancer implements LbControl, App {
   updateService(name: string, settings: ServiceSettings): ServiceView {
     return this.o.store.transaction(() => {
       const st = this.svc(name);
+      if (typeof settings !== 'object' || settings === null) throw new LbError('invalid', 'the settings must be an object');
       const s = st.service;
-      const spec = validateServiceInput({ ...s, ...settings });
+      // A health change is relative to the service's current check (only the fields given change).
+      const { health: healthInput, ...rest } = settings;
+      const health = healthInput === undefined ? s.health : validateHealth(healthInput, s.proto, s.health);
+      const spec = validateServiceInput({ ...s, ...rest, health });
       const next: Service = { ...s, ...spec, id: s.id, vmac: s.vmac, createdAt: s.createdAt };
       if (JSON.stringify(next) === JSON.stringify(s)) return this.serviceView(st);
       this.o.store.updateService(next);
       st.service = next;
+      if (JSON.stringify(next.health) !== JSON.stringify(s.health)) {
+        this.health.reset(st);
+        if (next.health.slowStartMs === 0) st.slowStart.clear();
+        this.emit({ type: 'service_health', service: name, health: next.health });
+      }
       // Windows, query-slot limit and tracking live in the slot table: rebuild it from its snapshot.
       st.table = this.newTable(next, st.table.snapshot());
       st.invalidateTargets(); // pin templates carry the idle timeouts
@@ -1029,6 +1160,7 @@ export class LoadBalancer implements LbControl, App {
       })),
       services,
       counters: { ...c, migrationsActive, slotsMoved: this.slotsMoved },
+      monitor: this.health.monitorView(),
     };
   }
 
@@ -1069,6 +1201,7 @@ export class LoadBalancer implements LbControl, App {
       connections: st.connectionsOf(b.id) ?? 0,
       ...trafficView(st.ledger.totals(b.id)),
       ...(st.locations.get(b.id) ? { resolvedMac: st.locations.get(b.id)?.mac } : {}),
+      health: this.health.view(st, b),
     };
   }
 }

@@ -4,9 +4,13 @@
 
 import type { SwitchProfile } from '../../controller/capabilities.js';
 import type { Backend, BackendSpec, Service, ServiceSpec, StoredEvent, LbEvent } from './model.js';
+import type { HealthInput, HealthType } from './health.js';
 
 /** Service settings `updateService` may change. */
-export type ServiceSettings = Partial<Pick<ServiceSpec, 'switches' | 'tracking' | 'maxQuerySlots' | 'pinIdleTimeout' | 'migration' | 'drainDeadlineMs'>>;
+export type ServiceSettings = Partial<Pick<ServiceSpec, 'switches' | 'tracking' | 'maxQuerySlots' | 'pinIdleTimeout' | 'migration' | 'drainDeadlineMs'>> & {
+  /** Only the fields given change; the rest keep the service's current check. */
+  health?: HealthInput;
+};
 
 export type LbErrorCode = 'invalid' | 'not_found' | 'conflict' | 'unavailable';
 
@@ -47,6 +51,7 @@ export interface BackendView extends Backend {
   /** Exact connection entries the switches created for it: ended ones (flow-removed) plus the live
    * ones at the last count. Cumulative, kept across restarts. */
   connectionsOpened: number;
+  health: HealthView;
 }
 
 export interface SlotMigrationView {
@@ -90,18 +95,55 @@ export interface StatusView {
   switches: SwitchView[];
   services: { name: string; vip: string; port: number; proto: string; mode: string; backends: number; activeBackends: number; migrating: number; pins: number; connections: number }[];
   counters: { packetIns: number; pinsInstalled: number; pinsRemoved: number; migrationsActive: number; slotsMoved: number };
+  /** Where tcp/udp health probes come from. */
+  monitor: MonitorView;
 }
 
-export type ServiceInput = Pick<ServiceSpec, 'name' | 'vip' | 'port'> & Partial<Omit<ServiceSpec, 'name' | 'vip' | 'port'>>;
+export type ServiceInput = Pick<ServiceSpec, 'name' | 'vip' | 'port'> & Partial<Omit<ServiceSpec, 'name' | 'vip' | 'port' | 'health'>> & {
+  health?: HealthInput;
+};
+
+/** What `service set` may change on a live service. */
+
+/** A backend's health as the surfaces show it. */
+export interface HealthView {
+  /** How it is checked: the service's check, or 'arp' when a tcp/udp check has no monitor address. */
+  check: HealthType | 'arp';
+  /** up: may take flows; down: failed its checks (or its port went down). */
+  status: 'up' | 'down';
+  /** The last check's outcome ('syn-ack', 'no answer within 1000 ms', 'http 500 (expected 200-399)', ...). */
+  lastResult: string | null;
+  lastOk: boolean | null;
+  lastCheckAt: number | null;
+  /** When the health status last changed. */
+  lastChange: number;
+  /** Round-trip time of the last answered probe. */
+  rttMs: number | null;
+  /** Good / failed checks in a row. */
+  good: number;
+  bad: number;
+  /** While a backend that came back grows its share: since when, and when it reaches full weight. */
+  slowStart?: { since: number; until: number };
+  /** Why the checks are not what the service asks for (e.g. no monitor address). */
+  note?: string;
+}
+
+export interface MonitorView {
+  ip: string | null;
+  mac: string;
+  /** Set when tcp/udp checks cannot run through the switches. */
+  note?: string;
+}
 
 export interface LbControl {
   listServices(): ServiceView[];
   getService(name: string): ServiceView;
   addService(input: ServiceInput): ServiceView;
+  /** Changes a live service's settings (health checks); nothing changes on bad input. */
   /** Removes the service, its flows, group and pins from every switch. */
   removeService(name: string): void;
   /** Changes settings of a live service that do not touch its group's buckets or hash (switches,
-   * tracking, max query slots, pin idle timeouts, migration windows, drain deadline). */
+   * tracking, max query slots, pin idle timeouts, migration windows, drain deadline, health check). */
   updateService(name: string, settings: ServiceSettings): ServiceView;
 
   listBackends(service: string): BackendView[];

@@ -1,6 +1,8 @@
 // The load balancer's domain model: services, backends, slots, and the events they produce.
 // Shared by the app (apps/lb), the store (db/), and the management surfaces.
 
+import { defaultHealth, type HealthSpec } from './health.js';
+
 export type Proto = 'tcp' | 'udp';
 export type ForwardingMode = 'nat' | 'dsr';
 export type Tracking = 'migrations' | 'all';
@@ -32,6 +34,8 @@ export interface ServiceSpec {
   tracking: Tracking;
   /** At most this many slots of the service are query slots at once (migrations). */
   maxQuerySlots: number;
+  /** How its backends are checked (apps/lb/health.ts). */
+  health: HealthSpec;
 }
 
 export interface Service extends ServiceSpec {
@@ -52,6 +56,8 @@ export const SERVICE_DEFAULTS = {
   drainDeadlineMs: 15 * 60_000,
   tracking: 'migrations' as Tracking,
   maxQuerySlots: 64,
+  /** For a tcp service; a udp service's default check is udp (defaultHealth('udp')). */
+  health: defaultHealth('tcp'),
 } satisfies Omit<ServiceSpec, 'name' | 'vip' | 'port'>;
 
 export const SLOTS_MIN = 1;
@@ -115,6 +121,11 @@ export type LbEvent =
   | { type: 'switch_up'; dpid: string; version: number }
   | { type: 'switch_down'; dpid: string }
   | { type: 'switch_profile'; dpid: string; profile: string }
+  /** A backend's health checks changed its health (up/down); `reason` says what was seen. */
+  | { type: 'backend_health'; service: string; backend: string; health: 'up' | 'down'; reason: string; check: string }
+  /** A backend that came back grows its share of slots: `slots` now, `target` at full weight. */
+  | { type: 'backend_slow_start'; service: string; backend: string; slots: number; target: number; done: boolean }
+  | { type: 'service_health'; service: string; health: HealthSpec }
   | { type: 'error'; message: string; service?: string };
 
 export interface StoredEvent { id: number; at: number; event: LbEvent }

@@ -20,13 +20,14 @@ import { OFPCML_NO_BUFFER, OFPFF, OFPP, OFP_NO_BUFFER } from '../../openflow/typ
 import { NXM, NX_LEARN_F, nxFinTimeout, nxLearn, nxResubmit, type LearnSpec } from '../../openflow/nicira.js';
 import type { SwitchProfile } from '../../controller/capabilities.js';
 import { encodeMessage } from '../../openflow/messages.js';
+import { defaultHealth } from './health.js';
 import { groupIdFor, markerMac, pinCookie, pinCookieMatch, serviceCookie } from './cookies.js';
 import type { Service } from './model.js';
 import type { Bucket } from './slot-table.js';
 import type { DesiredFlow, DesiredGroup } from '../../controller/desired.js';
 
 /** Priorities, highest first. */
-export const PRIO = { pin: 40_000, arp: 30_000, service: 20_000, natReverse: 20_000, learn: 101, forward: 100 } as const;
+export const PRIO = { pin: 40_000, arp: 30_000, monitor: 25_000, service: 20_000, natReverse: 20_000, learn: 101, forward: 100 } as const;
 
 /** The `ovs` profile's second table: one rule per (service, backend) that learns connections. */
 export const LEARN_TABLE = 1;
@@ -306,7 +307,7 @@ export function maxSlotsFor(mode: Service['mode'], proto: Service['proto']): num
   const s: Service = {
     name: 'limit', vip: '10.0.0.1', port: 80, proto, mode, slots: 1, switches: [], pinIdleTimeout: { tcp: 1, udp: 1 },
     migration: { minMs: 0, quietMs: 0, maxMs: 0 }, drainDeadlineMs: 0, tracking: 'migrations', maxQuerySlots: 1,
-    id: 1, vmac: '02:00:00:00:00:01', createdAt: 0,
+    id: 1, vmac: '02:00:00:00:00:01', createdAt: 0, health: defaultHealth(proto),
   };
   const t: BackendTarget = { id: 1, ip: '10.0.0.2', l4port: 8080, mac: '02:00:00:00:00:02', port: 1 };
   const size = (buckets: Bucket[], profile: SwitchProfile): number => {
@@ -325,4 +326,22 @@ export function maxSlotsFor(mode: Service['mode'], proto: Service['proto']): num
     }
   }
   return Math.floor((OFP_MAX_MESSAGE - base) / per);
+}
+
+/** Rules of the health monitor (cookie service id 0: no service has it). */
+const MONITOR_RULE = { arp: 1, ipv4: 2 } as const;
+
+/**
+ * The health monitor's flows (standard OpenFlow, both profiles): ARP requests for the monitor IP
+ * go to the controller, which answers with the monitor MAC; IPv4 to the monitor MAC (the backends'
+ * answers to probes) goes to the controller whole, above the nat reverse rules (which would
+ * otherwise rewrite a nat backend's answer to come from the VIP) and below ARP.
+ */
+export function monitorFlows(m: { ip: string; mac: string }): DesiredFlow[] {
+  return [
+    flow(PRIO.arp, [basic('eth_type', 0x0806), basic('arp_op', 1), basic('arp_tpa', m.ip)], [output(OFPP.CONTROLLER)],
+      serviceCookie(0, MONITOR_RULE.arp)),
+    flow(PRIO.monitor, [basic('eth_dst', m.mac), basic('eth_type', 0x0800)], [output(OFPP.CONTROLLER)],
+      serviceCookie(0, MONITOR_RULE.ipv4)),
+  ];
 }

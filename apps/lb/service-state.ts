@@ -3,8 +3,9 @@
 // (app.ts) feeds it events and turns its answers into OpenFlow messages.
 
 import { FlowRegistry } from './flow-registry.js';
+import { slowStartFraction, slowStartWeights } from './health.js';
 import { FlowTable } from './flow-table.js';
-import { backendKey, canServe, type Backend, type Service } from './model.js';
+import { backendKey, canServe, takesNewFlows, type Backend, type Service } from './model.js';
 import { decidePin } from './pin-decision.js';
 import type { BackendTarget } from './pipeline.js';
 import type { PacketOutTemplate, PinTemplate } from './pin-template.js';
@@ -67,6 +68,8 @@ export class ServiceState {
   readonly slotsGoneAt = new Map<number, number>();
   /** dpid → why the switch refused this service's flows or group (cleared when it takes them). */
   readonly failedOn = new Map<string, string>();
+  /** Backend id → when it came back up: its share grows over service.health.slowStartMs. */
+  readonly slowStart = new Map<number, number>();
   table: SlotTable;
   /** dpid → backend id → target entry; cleared whenever a backend or its location changes. */
   private readonly targets = new Map<string, Map<number, TargetEntry | null>>();
@@ -101,18 +104,37 @@ export class ServiceState {
     this.pinCounts.delete(b.id);
     this.ledger.forgetBackend(b.id);
     this.slotsGoneAt.delete(b.id);
+    this.slowStart.delete(b.id);
     for (const m of this.connections.values()) m.delete(b.id);
     this.registry.forgetBackend(b.id);
     for (const m of this.pins.values()) m.deleteValue(b.id);
   }
 
-  backendInfos(): BackendInfo[] {
-    return [...this.backends.values()].map((b) => ({ id: b.id, weight: b.weight, state: b.state }));
+  /** The pool as the slot table sees it at `now`: a slow-starting backend counts with part of its
+   * weight (apps/lb/health.ts slowStartWeights). */
+  backendInfos(now?: number): BackendInfo[] {
+    const infos = [...this.backends.values()].map((b) => ({ id: b.id, weight: b.weight, state: b.state }));
+    if (now === undefined || this.slowStart.size === 0) return infos;
+    // Only backends that take new flows count (the slot table gives the others no share anyway).
+    const pool = infos.map((b) => (takesNewFlows(b) ? b : { ...b, weight: 0 }));
+    return slowStartWeights(pool, this.slowStartFractions(now), this.service.slots);
+  }
+
+  /** Fraction of its weight each slow-starting active backend gets at `now` (stepped). */
+  slowStartFractions(now: number): Map<number, number> {
+    const out = new Map<number, number>();
+    for (const [id, since] of this.slowStart) {
+      const b = this.backends.get(id);
+      if (!b || b.state !== 'active') continue;
+      const f = slowStartFraction(since, this.service.health.slowStartMs, now);
+      if (f < 1) out.set(id, f);
+    }
+    return out;
   }
 
   /** `remembered`: every switch of the service remembers connections, so slots move at once. */
   rebalance(now: number, remembered = false): SlotChange {
-    return this.table.rebalance(this.backendInfos(), now, this.activity, remembered);
+    return this.table.rebalance(this.backendInfos(now), now, this.activity, remembered);
   }
 
   /** How backend `id` is reached from switch `dpid`, if it is known there. */

@@ -3,6 +3,7 @@
 
 import { maxSlotsFor } from './pipeline.js';
 import { LbError, type ServiceInput } from './control.js';
+import { validateHealth } from './health.js';
 import {
   SERVICE_DEFAULTS, SLOTS_MAX, SLOTS_MIN, WEIGHT_MAX,
   type BackendSpec, type ServiceSpec,
@@ -82,6 +83,7 @@ export function validateServiceInput(input: ServiceInput): ServiceSpec {
     drainDeadlineMs: checkInt('drain deadline (ms)', input.drainDeadlineMs ?? SERVICE_DEFAULTS.drainDeadlineMs, 0, 7 * 86_400_000),
     tracking,
     maxQuerySlots: checkInt('max query slots', input.maxQuerySlots ?? SERVICE_DEFAULTS.maxQuerySlots, 1, SLOTS_MAX),
+    health: validateHealth(input.health, proto),
   };
   if (spec.migration.maxMs < spec.migration.minMs) invalid('migration maximum window must not be shorter than the minimum window');
   const limit = maxSlotsFor(spec.mode, spec.proto);

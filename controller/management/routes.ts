@@ -1,6 +1,7 @@
 // The JSON REST routes of the management API: a request (method, path, query, parsed body) in, a
 // status and JSON body out. No sockets here, so every route is testable without a server.
 import { LbError, type LbControl, type ServiceInput, type ServiceSettings } from '../../apps/lb/control.js';
+import type { HealthInput } from '../../apps/lb/health.js';
 import type { BackendSpec } from '../../apps/lb/model.js';
 
 export class HttpError extends Error {
@@ -189,7 +190,21 @@ function nested(body: Json, name: string, keys: readonly string[]): Record<strin
   return out;
 }
 
-const SERVICE_FIELDS = ['name', 'vip', 'port', 'proto', 'mode', 'slots', 'switches', 'pinIdleTimeout', 'migration', 'drainDeadlineMs', 'tracking', 'maxQuerySlots'] as const;
+const SERVICE_FIELDS = ['name', 'vip', 'port', 'proto', 'mode', 'slots', 'switches', 'pinIdleTimeout', 'migration', 'drainDeadlineMs', 'tracking', 'maxQuerySlots', 'health'] as const;
+const HEALTH_FIELDS = ['type', 'intervalMs', 'timeoutMs', 'rise', 'fall', 'http', 'slowStartMs'] as const;
+
+/** The shape of a health object (the LB checks the values: apps/lb/health.ts validateHealth). */
+function healthInput(v: unknown): HealthInput {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new HttpError(400, '"health" must be an object');
+  const o = v as Json;
+  onlyFields(o, HEALTH_FIELDS);
+  if (o.http !== undefined) {
+    if (typeof o.http !== 'object' || o.http === null || Array.isArray(o.http)) throw new HttpError(400, '"health.http" must be an object');
+    onlyFields(o.http as Json, ['path', 'status']);
+  }
+  return o as HealthInput;
+}
+
 
 export function serviceInput(raw: unknown): ServiceInput {
   const body = objectBody(raw);
@@ -221,10 +236,11 @@ export function serviceInput(raw: unknown): ServiceInput {
   if (idle) input.pinIdleTimeout = { tcp: idle.tcp!, udp: idle.udp! };
   const mig = nested(body, 'migration', ['minMs', 'quietMs', 'maxMs']);
   if (mig) input.migration = { minMs: mig.minMs!, quietMs: mig.quietMs!, maxMs: mig.maxMs! };
+  if (body.health !== undefined) input.health = healthInput(body.health);
   return input;
 }
 
-const SETTINGS_FIELDS = ['switches', 'pinIdleTimeout', 'migration', 'drainDeadlineMs', 'tracking', 'maxQuerySlots'] as const;
+const SETTINGS_FIELDS = ['switches', 'pinIdleTimeout', 'migration', 'drainDeadlineMs', 'tracking', 'maxQuerySlots', 'health'] as const;
 
 /** The settings of a live service that PATCH may change (the LB validates their values). */
 export function serviceSettings(raw: unknown): ServiceSettings {

@@ -5,6 +5,7 @@ import {
   LbError, type BackendView, type LbControl, type ProfileSetting, type ServiceInput, type ServiceSettings, type ServiceView,
   type StatusView,
 } from '../../apps/lb/control.js';
+import { validateHealth } from '../../apps/lb/health.js';
 import {
   SERVICE_DEFAULTS, SLOTS_MAX, SLOTS_MIN, WEIGHT_MAX, backendKey, takesNewFlows,
   type BackendSpec, type BackendState, type LbEvent, type StoredEvent,
@@ -45,9 +46,11 @@ export class MemLb implements LbControl {
     if (!Number.isInteger(input.port) || input.port < 1 || input.port > 65535) throw new LbError('invalid', `bad port ${input.port}: expected 1-65535`);
     const slots = input.slots ?? SERVICE_DEFAULTS.slots;
     if (slots < SLOTS_MIN || slots > SLOTS_MAX) throw new LbError('invalid', `bad slot count ${slots}: expected ${SLOTS_MIN}-${SLOTS_MAX}`);
+    const health = validateHealth(input.health, input.proto ?? 'tcp');
     const svc: ServiceView = {
       ...structuredClone(SERVICE_DEFAULTS),
       ...input,
+      health,
       slots,
       id: this.nextServiceId++,
       vmac: '02:00:00:00:00:01',
@@ -66,7 +69,12 @@ export class MemLb implements LbControl {
 
   updateService(name: string, settings: ServiceSettings): ServiceView {
     const svc = this.svc(name);
-    Object.assign(svc, settings);
+    const { health, ...rest } = settings;
+    Object.assign(svc, rest);
+    if (health !== undefined) {
+      svc.health = validateHealth(health, svc.proto, svc.health);
+      this.emit({ type: 'service_health', service: name, health: svc.health });
+    }
     return structuredClone(svc);
   }
 
@@ -90,6 +98,7 @@ export class MemLb implements LbControl {
     const b: BackendView = {
       ...spec, key, id: this.nextBackendId++, service, state: 'active', stateSince: Date.now(), removeWhenDrained: false,
       slots: 0, slotsIncoming: 0, pins: 0, connections: 0, traffic: { packets: 0, bytes: 0 }, connectionsOpened: 0,
+      health: { check: svc.health.type, status: 'up', lastResult: null, lastOk: null, lastCheckAt: null, lastChange: Date.now(), rttMs: null, good: 0, bad: 0 },
     };
     svc.backends.push(b);
     this.emit({ type: 'backend_added', service, backend: key });
@@ -158,6 +167,7 @@ export class MemLb implements LbControl {
         connections: s.backends.reduce((n, b) => n + b.connections, 0),
       })),
       counters: { ...this.counters },
+      monitor: { ip: null, mac: '' },
     };
   }
 

@@ -27,11 +27,18 @@ export interface EmulatorConfig {
    * as in a steady state. 0: pins never expire.
    */
   livePins: number;
+  /** Health benchmark: answer TCP SYNs sent from this MAC (the monitor's) with a SYN-ACK packet-in,
+   * as a backend behind the switch would. */
+  answerProbesFrom?: string;
 }
+
+/** Health benchmark counters: what the controller sent the switch and what the switch sent back. */
+export interface SwitchCounters { packetOuts: number; probeSyns: number; probeRsts: number; packetIns: number; otherMessages: number }
 
 export type EmulatorCommand =
   | { cmd: 'blast'; seconds: number; window: number }
   | { cmd: 'paced'; seconds: number; rate: number }
+  | { cmd: 'counters' }
   | { cmd: 'exit' };
 
 export interface RunResult {
@@ -56,6 +63,7 @@ export type EmulatorEvent =
   | { ev: 'connected' }
   | { ev: 'pipeline' }
   | { ev: 'result'; result: RunResult }
+  | { ev: 'counters'; counters: SwitchCounters; cpuMs: number }
   | { ev: 'error'; message: string };
 
 const VERSION = 4;
@@ -87,9 +95,12 @@ class Emulator {
   private expireNext = 0;
   private expiring: Buffer[] = [];
   private expired = 0;
+  readonly switchCounters: SwitchCounters = { packetOuts: 0, probeSyns: 0, probeRsts: 0, packetIns: 0, otherMessages: 0 };
+  private readonly monitorMac: Buffer | undefined;
 
   constructor(private readonly cfg: EmulatorConfig, private readonly report: (e: EmulatorEvent) => void) {
     this.live = new Array<Buffer | undefined>(cfg.livePins);
+    this.monitorMac = cfg.answerProbesFrom ? Buffer.from(cfg.answerProbesFrom.split(':').map((x) => parseInt(x, 16))) : undefined;
     const frame = buildIpv4Tcp({
       ethSrc: '02:00:00:00:00:01', ethDst: markerMac(cfg.serviceId, 0), src: `10.${cfg.index + 1}.0.1`, dst: cfg.vip,
       srcPort: 1024, dstPort: cfg.vport, flags: 0x02,
@@ -240,8 +251,10 @@ class Emulator {
       const type = b[off + 1];
       if (type === OFPT.PACKET_OUT) {
         this.packetOuts++;
+        this.switchCounters.packetOuts++;
         const actionsLen = b.readUInt16BE(off + 16);
         const f = off + 24 + actionsLen;
+        if (this.monitorMac && f + 54 <= off + len && b.compare(this.monitorMac, 0, 6, f + 6, f + 12) === 0) this.answerProbe(b.subarray(f, off + len));
         // Only our TCP frames complete packet-ins (the app may also send ARP probes).
         if (f + SEQ_IN_FRAME + 4 <= off + len && b.readUInt16BE(f + 12) === 0x0800 && this.mode !== 'idle') {
           this.completed++;
@@ -255,6 +268,7 @@ class Emulator {
         this.flowMods++;
         if (this.live.length > 0) this.track(b, off);
       } else {
+        this.switchCounters.otherMessages++;
         this.control(b.subarray(off, off + len));
       }
       off += len;
@@ -269,6 +283,28 @@ class Emulator {
       this.lastProgress = now;
       this.fillWindow();
     }
+  }
+
+  /** A probe from the monitor: a SYN gets the SYN-ACK a listening backend sends (as a packet-in
+   * from the port the probe went out of), an RST ends it. */
+  private answerProbe(frame: Buffer): void {
+    if (frame.readUInt16BE(12) !== 0x0800 || frame[23] !== 6) return;
+    const flags = frame[47];
+    if (flags & 0x04) {
+      this.switchCounters.probeRsts++;
+      return;
+    }
+    if ((flags & 0x12) !== 0x02) return;
+    this.switchCounters.probeSyns++;
+    const reply = buildIpv4Tcp({
+      ethSrc: bufMac(frame, 0), ethDst: bufMac(frame, 6), src: ipOf(frame, 30), dst: ipOf(frame, 26),
+      srcPort: frame.readUInt16BE(36), dstPort: frame.readUInt16BE(34), flags: 0x12, seq: 777, ackNum: (frame.readUInt32BE(38) + 1) >>> 0,
+    });
+    this.switchCounters.packetIns++;
+    this.socket.write(encodeMessage({
+      type: 'packet_in', version: VERSION, xid: 0, bufferId: 0xffffffff, totalLen: reply.length, reason: 'action', tableId: 0,
+      cookie: 0n, match: [{ kind: 'basic', name: 'in_port', value: 1 }], data: reply,
+    }));
   }
 
   /**
@@ -356,6 +392,14 @@ class Emulator {
   }
 }
 
+function bufMac(b: Buffer, o: number): string {
+  return Array.from(b.subarray(o, o + 6), (x) => x.toString(16).padStart(2, '0')).join(':');
+}
+
+function ipOf(b: Buffer, o: number): string {
+  return `${b[o]}.${b[o + 1]}.${b[o + 2]}.${b[o + 3]}`;
+}
+
 function helloWithBitmap(): Buffer {
   const b = Buffer.alloc(16);
   b[0] = VERSION;
@@ -375,6 +419,11 @@ function main(): void {
   const emu = new Emulator(cfg, send);
   process.on('message', (c: EmulatorCommand) => {
     if (c.cmd === 'exit') process.exit(0);
+    if (c.cmd === 'counters') {
+      const u = process.cpuUsage();
+      send({ ev: 'counters', counters: { ...emu.switchCounters }, cpuMs: (u.user + u.system) / 1000 });
+      return;
+    }
     const run = c.cmd === 'blast' ? emu.blast(c.seconds, c.window) : emu.paced(c.seconds, c.rate);
     run.then((result) => send({ ev: 'result', result }), (err: Error) => send({ ev: 'error', message: err.message }));
   });

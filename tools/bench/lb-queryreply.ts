@@ -59,7 +59,7 @@ export interface QueryReplyResult {
   heapUsedMB: number;
 }
 
-class EmulatorProc {
+export class EmulatorProc {
   readonly events: EmulatorEvent[] = [];
   private waiters: (() => void)[] = [];
   constructor(readonly child: ChildProcess) {
@@ -160,7 +160,8 @@ export async function runQueryReplyBench(o: QueryReplyOptions): Promise<QueryRep
   lb.start();
   const procs: EmulatorProc[] = [];
   try {
-    const svc = lb.addService({ name: 'bench', vip: '10.99.0.1', port: 80, slots: 256, tracking: 'all' });
+    // The emulated switch answers no ARP: no health checks (they would take the static backends down).
+    const svc = lb.addService({ name: 'bench', vip: '10.99.0.1', port: 80, slots: 256, tracking: 'all', health: { type: 'none' } });
     for (let i = 1; i <= 3; i++) {
       lb.addBackend('bench', { ip: `10.98.0.${i}`, port: 8080, weight: 1, mac: `02:00:00:00:02:0${i}`, switchPort: i + 1 });
     }

@@ -3,6 +3,7 @@ import { formatCodecBench, runCodecBench } from './codec.js';
 import { connMemoryOptionsFrom, formatConnMemory, runConnMemoryBench } from './conn-memory.js';
 import { formatBarrierBench, runBarrierBench } from './runtime-barrier.js';
 import { formatFlowModBench, runFlowModBench } from './runtime-flowmods.js';
+import { formatHealthBench, runHealthBench } from './health.js';
 import { formatHotpath, runHotpathBench } from './lb-hotpath.js';
 import { formatPins, runPinsBench } from './lb-pins.js';
 import { formatPoolChange, runPoolChangeBench } from './lb-poolchange.js';
@@ -30,6 +31,13 @@ const benches: Record<string, Bench> = {
     run: async (seconds, json) => {
       const r = await runQueryReplyBench({ ...queryReplyOptionsFrom([]), seconds: Math.max(seconds, 5), latencySeconds: Math.max(seconds, 5) });
       console.log(json ? JSON.stringify({ bench: 'lb-queryreply', ...r }, null, 2) : formatQueryReply(r));
+    },
+  },
+  health: {
+    describe: 'health checks: controller CPU and switch packet rates for 1,000 backends checked every second (tcp probes, emulated switch)',
+    run: async (seconds, json) => {
+      const r = await runHealthBench({ backends: 1000, intervalMs: 1000, seconds: Math.max(seconds, 10) });
+      console.log(json ? JSON.stringify({ bench: 'health', ...r }, null, 2) : formatHealthBench(r));
     },
   },
   'lb-hotpath': {

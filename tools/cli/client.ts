@@ -13,6 +13,7 @@ export class ApiClient {
   get<T>(path: string): Promise<T> { return this.call<T>('GET', path); }
   post<T>(path: string, body?: unknown): Promise<T> { return this.call<T>('POST', path, body); }
   put<T>(path: string, body: unknown): Promise<T> { return this.call<T>('PUT', path, body); }
+  patch<T>(path: string, body: unknown): Promise<T> { return this.call<T>('PATCH', path, body); }
   delete<T>(path: string): Promise<T> { return this.call<T>('DELETE', path); }
 
   private headers(): Record<string, string> {

@@ -2,6 +2,14 @@
 import { match } from 'ts-pattern';
 import type { BackendView, ServiceView, StatusView } from '../../apps/lb/control.js';
 import type { StoredEvent } from '../../apps/lb/model.js';
+import type { HealthSpec } from '../../apps/lb/health.js';
+
+/** "tcp every 2000 ms (timeout 1000 ms), rise 2, fall 3, slow start 30000 ms" */
+export function describeHealth(h: HealthSpec): string {
+  if (h.type === 'none') return 'none (backends are never checked)';
+  const what = h.type === 'http' ? `http GET ${h.http.path} expecting ${h.http.status.min}-${h.http.status.max}` : h.type;
+  return `${what} every ${h.intervalMs} ms (timeout ${h.timeoutMs} ms), rise ${h.rise}, fall ${h.fall}, slow start ${h.slowStartMs ? `${h.slowStartMs} ms` : 'off'}`;
+}
 
 /** Left-aligned columns, two spaces apart; numeric-looking columns right-aligned. */
 export function table(header: string[], rows: (string | number)[][]): string {
@@ -45,12 +53,21 @@ export function servicesTable(services: ServiceView[]): string {
 export function backendsTable(backends: BackendView[], now = Date.now()): string {
   if (backends.length === 0) return 'no backends';
   return table(
-    ['BACKEND', 'STATE', 'SINCE', 'WEIGHT', 'SLOTS', 'INCOMING', 'CONNS', 'PINS', 'PACKETS', 'BYTES', 'MAC'],
+    ['BACKEND', 'STATE', 'SINCE', 'WEIGHT', 'SLOTS', 'INCOMING', 'CONNS', 'PINS', 'PACKETS', 'BYTES', 'MAC', 'HEALTH', 'RTT', 'LAST CHECK'],
     backends.map((b) => [
       b.key, b.state, ago(b.stateSince, now), b.weight, b.slots, b.slotsIncoming, b.connections, b.pins,
       human(b.traffic.packets), human(b.traffic.bytes), b.mac ?? b.resolvedMac ?? '-',
+      healthCell(b, now), b.health.rttMs === null ? '-' : `${b.health.rttMs}ms`, b.health.lastResult ?? '-',
     ]),
   );
+}
+
+/** "up (tcp)", "down (http) 12s", "up (tcp) slow start 40%" */
+export function healthCell(b: BackendView, now = Date.now()): string {
+  const h = b.health;
+  const ss = h.slowStart && now < h.slowStart.until
+    ? ` slow start ${Math.round((100 * (now - h.slowStart.since)) / Math.max(1, h.slowStart.until - h.slowStart.since))}%` : '';
+  return `${h.status} (${h.check}) ${ago(h.lastChange, now)}${ss}`;
 }
 
 export function serviceDetail(s: ServiceView): string {
@@ -63,6 +80,8 @@ export function serviceDetail(s: ServiceView): string {
     `  tracking   ${s.tracking}`,
     `  migration  min ${s.migration.minMs} ms, quiet ${s.migration.quietMs} ms, max ${s.migration.maxMs} ms; at most ${s.maxQuerySlots} query slots`,
     `  pins idle  tcp ${s.pinIdleTimeout.tcp} s, udp ${s.pinIdleTimeout.udp} s`,
+    `  health     ${describeHealth(s.health)}`,
+    ...[...new Set(s.backends.map((b) => b.health.note).filter((n): n is string => n !== undefined))].map((n) => `             ${n}`),
     `  counters   ${s.counters.packetIns} packet-ins, ${s.counters.pinsInstalled} pins installed, ${s.counters.pinsRemoved} removed`,
     ...Object.entries(s.failedOn ?? {}).map(([dpid, err]) => `  FAILED on switch ${dpid}: ${err}`),
     '',
@@ -76,6 +95,7 @@ export function statusText(st: StatusView, now = Date.now()): string {
   const parts = [
     `up ${ago(st.startedAt, now)}  ·  ${st.switches.length} switch${st.switches.length === 1 ? '' : 'es'}  ·  ${st.services.length} service${st.services.length === 1 ? '' : 's'}`,
     `packet-ins ${c.packetIns}  ·  pins installed ${c.pinsInstalled}, removed ${c.pinsRemoved}  ·  migrations active ${c.migrationsActive}  ·  slots moved ${c.slotsMoved}`,
+    st.monitor.ip ? `health probes from ${st.monitor.ip} (${st.monitor.mac})` : `health: ${st.monitor.note ?? 'no monitor address'}`,
     '',
     st.switches.length === 0
       ? 'no switches connected'
@@ -106,6 +126,9 @@ export function describeEvent(e: StoredEvent): string {
     .with({ type: 'switch_up' }, (x) => `switch ${x.dpid} connected (OpenFlow 1.${x.version - 1})`)
     .with({ type: 'switch_down' }, (x) => `switch ${x.dpid} disconnected`)
     .with({ type: 'switch_profile' }, (x) => `switch ${x.dpid} profile set to ${x.profile}`)
+    .with({ type: 'backend_health' }, (x) => `${x.service}: backend ${x.backend} health ${x.health} by ${x.check} checks (${x.reason})`)
+    .with({ type: 'backend_slow_start' }, (x) => `${x.service}: backend ${x.backend} slow start ${x.done ? 'done' : 'step'}: ${x.slots} of ${x.target} slots`)
+    .with({ type: 'service_health' }, (x) => `${x.service}: health check set to ${describeHealth(x.health)}`)
     .with({ type: 'error' }, (x) => `error${x.service ? ` in ${x.service}` : ''}: ${x.message}`)
     .exhaustive();
   return `${new Date(e.at).toISOString()}  #${e.id}  ${what}`;

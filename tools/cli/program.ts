@@ -11,7 +11,8 @@ import { ApiClient, backendPath, servicePath } from './client.js';
 import { addDbCommands } from './db.js';
 import { runApply, runExport } from './apply.js';
 import { CliError, ProblemsReported } from './errors.js';
-import { backendsTable, describeGroup, groupSlotMoves, serviceDetail, servicesTable, statusText } from './format.js';
+import { backendsTable, describeGroup, describeHealth, groupSlotMoves, serviceDetail, servicesTable, statusText } from './format.js';
+import type { HealthInput } from '../../apps/lb/health.js';
 import { waitForBackend, type WaitGoal } from './wait.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -46,6 +47,41 @@ function withClientOptions(cmd: Command): Command {
 
 const collect = (value: string, prev: string[] = []): string[] => [...prev, value];
 
+interface HealthFlags {
+  health?: string; healthInterval?: string; healthTimeout?: string; healthRise?: string; healthFall?: string;
+  healthPath?: string; healthStatus?: string; slowStart?: string;
+}
+
+/** The health check options of `service add` and `service set`. */
+function withHealthOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--health <type>', 'health check (default: tcp for tcp services, udp for udp)').choices(['tcp', 'udp', 'http', 'none']))
+    .option('--health-interval <ms>', 'one check per backend every MS (default 2000)')
+    .option('--health-timeout <ms>', 'a check without an answer after MS failed; below the interval (default 1000)')
+    .option('--health-rise <n>', 'good checks in a row that bring a down backend back (default 2)')
+    .option('--health-fall <n>', 'failed checks in a row that take a backend down (default 3)')
+    .option('--health-path <path>', 'http checks: the path to GET (default /)')
+    .option('--health-status <range>', 'http checks: the status codes that mean up (default 200-399)')
+    .option('--slow-start <ms>', 'a backend that comes back grows to its full share over MS (default 30000; 0: off)');
+}
+
+/** Health options as the API takes them (values checked by the controller, which says what is wrong). */
+function healthBody(o: HealthFlags): HealthInput | undefined {
+  const n = (v: string | undefined, what: string): number | undefined => (v === undefined ? undefined : parseIntArg(v, what, 0, 3_600_000));
+  const h: HealthInput = {
+    ...(o.health !== undefined && { type: o.health }),
+    ...(o.healthInterval !== undefined && { intervalMs: n(o.healthInterval, 'health interval') }),
+    ...(o.healthTimeout !== undefined && { timeoutMs: n(o.healthTimeout, 'health timeout') }),
+    ...(o.healthRise !== undefined && { rise: n(o.healthRise, 'health rise') }),
+    ...(o.healthFall !== undefined && { fall: n(o.healthFall, 'health fall') }),
+    ...(o.slowStart !== undefined && { slowStartMs: n(o.slowStart, 'slow start') }),
+    ...((o.healthPath !== undefined || o.healthStatus !== undefined) && {
+      http: { ...(o.healthPath !== undefined && { path: o.healthPath }), ...(o.healthStatus !== undefined && { status: o.healthStatus }) },
+    }),
+  };
+  return Object.keys(h).length === 0 ? undefined : h;
+}
+
 function checkIp(text: string, what: string): string {
   if (!isIPv4(text)) throw new CliError(`bad ${what} "${text}": expected an IPv4 address`);
   return text;
@@ -77,8 +113,11 @@ export function buildProgram(): Command {
     .option('--init-db', 'make an existing but empty --db file (0 bytes) a new, empty database')
     .option('--allow-dpid <dpid,...>', 'admit only these switches (datapath ids; repeatable)', collect)
     .option('--takeover-probe <ms>', 'a connected switch has this long to answer an echo before a newcomer with its dpid replaces it (0: newest wins)', '3000')
+    .option('--monitor-ip <ip>', 'health probes come from this IP (an unused address in the backends\' subnet); without it tcp/udp checks fall back to ARP')
+    .option('--monitor-mac <mac>', 'health probes come from this MAC (default 02:48:46:ff:ff:fe)')
     .addOption(new Option('--log <level>', 'log level (env HOLDFAST_LOG)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
-    .action(async (o: { openflow: string; api: string; db: string; token?: string; tlsCert?: string; tlsKey?: string; tlsCa?: string; log?: string; initDb?: boolean; allowDpid?: string[]; takeoverProbe: string }) => {
+    .action(async (o: { openflow: string; api: string; db: string; token?: string; tlsCert?: string; tlsKey?: string; tlsCa?: string; log?: string; initDb?: boolean; allowDpid?: string[]; takeoverProbe: string; monitorIp?: string; monitorMac?: string }) => {
+      if (o.monitorMac !== undefined && o.monitorIp === undefined) throw new CliError('--monitor-mac needs --monitor-ip');
       const tlsGiven = [o.tlsCert, o.tlsKey, o.tlsCa].filter((x) => x !== undefined).length;
       if (tlsGiven !== 0 && tlsGiven !== 3) throw new CliError('TLS needs all of --tls-cert, --tls-key and --tls-ca');
       const { runStart } = await import('./start.js');
@@ -94,13 +133,16 @@ export function buildProgram(): Command {
           ...(o.allowDpid && { allowDpids: o.allowDpid.flatMap((l) => l.split(',')).map((d) => BigInt(`0x${parseDpid(d)}`)) }),
           takeoverProbeMs: parseIntArg(o.takeoverProbe, 'takeover probe', 0, 600_000),
         },
+        ...(o.monitorIp !== undefined && {
+          monitor: { ip: checkIp(o.monitorIp, 'monitor IP'), ...(o.monitorMac !== undefined && { mac: parseMac(o.monitorMac) }) },
+        }),
       });
     });
 
   // ---- service
   const service = program.command('service').description('add, list, show and remove services');
 
-  withClientOptions(service.command('add <name>'))
+  withHealthOptions(withClientOptions(service.command('add <name>')))
     .description('add a virtual service')
     .requiredOption('--vip <ip>', 'virtual IP address')
     .requiredOption('--port <n>', 'service port')
@@ -109,8 +151,9 @@ export function buildProgram(): Command {
     .option('--slots <n>', 'number of slots (hash buckets), fixed for the life of the service')
     .option('--switch <dpid>', 'install on this switch (repeatable; default: all switches)', collect)
     .addOption(new Option('--tracking <what>', 'which flows get pins').choices(['migrations', 'all']))
-    .action(async (name: string, o: { vip: string; port: string; proto?: 'tcp' | 'udp'; mode?: 'nat' | 'dsr'; slots?: string; switch?: string[]; tracking?: 'migrations' | 'all' }, cmd: Command) => {
+    .action(async (name: string, o: HealthFlags & { vip: string; port: string; proto?: 'tcp' | 'udp'; mode?: 'nat' | 'dsr'; slots?: string; switch?: string[]; tracking?: 'migrations' | 'all' }, cmd: Command) => {
       const { client, json } = context(cmd);
+      const health = healthBody(o);
       const body = {
         name,
         vip: checkIp(o.vip, 'VIP'),
@@ -120,10 +163,22 @@ export function buildProgram(): Command {
         ...(o.slots !== undefined && { slots: parseIntArg(o.slots, 'slot count', 1, 1_000_000) }),
         ...(o.switch && { switches: o.switch.map(parseDpid) }),
         ...(o.tracking && { tracking: o.tracking }),
+        ...(health && { health }),
       };
       const s = await client.post<ServiceView>('/services', body);
       if (json) printJson(s);
       else print(`service ${s.name} added: ${s.vip}:${s.port}/${s.proto}, ${s.mode}, ${s.slots} slots, on ${s.switches.length ? s.switches.join(', ') : 'all switches'}`);
+    });
+
+  withHealthOptions(withClientOptions(service.command('set <name>')))
+    .description('change a service\'s health check settings (only those given)')
+    .action(async (name: string, o: HealthFlags, cmd: Command) => {
+      const { client, json } = context(cmd);
+      const health = healthBody(o);
+      if (!health) throw new CliError('nothing to change: give --health, --health-interval, --health-timeout, --health-rise, --health-fall, --health-path, --health-status or --slow-start');
+      const s = await client.patch<ServiceView>(servicePath(name), { health });
+      if (json) printJson(s);
+      else print(`service ${s.name}: health check ${describeHealth(s.health)}`);
     });
 
   withClientOptions(service.command('list'))

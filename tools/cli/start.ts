@@ -24,6 +24,8 @@ export interface StartOptions {
   /** Switch admission (see ControllerOptions.allowDpids and takeoverProbeMs). */
   admission?: { allowDpids?: bigint[]; takeoverProbeMs?: number };
   logLevel?: string;
+  /** The health monitor's address (LoadBalancerOptions.monitor). */
+  monitor?: { ip: string; mac?: string };
   /** Where the "listening" lines go (default stdout). */
   out?: NodeJS.WritableStream;
   /** Install SIGINT/SIGTERM handlers and resolve only after shutdown (default true). */
@@ -102,7 +104,14 @@ export async function startHoldfast(o: StartOptions): Promise<Running> {
     });
     // Everything that is not a service's traffic is ordinary L2 forwarding (NORMAL or learning).
     controller.use(new L2Forwarding(controller.reconciler));
-    const lb = new LoadBalancer({ ...o.tuning?.lb, controller, store, log: controller.log.child({ component: 'lb' }) });
+    let lb: LoadBalancer;
+    try {
+      lb = new LoadBalancer({
+        ...(o.monitor ? { monitor: o.monitor } : {}), ...o.tuning?.lb, controller, store, log: controller.log.child({ component: 'lb' }),
+      });
+    } catch (err) {
+      throw new CliError((err as Error).message);
+    }
     lb.start();
     cleanups.push(() => lb.stop());
     try {
@@ -132,6 +141,7 @@ export async function startHoldfast(o: StartOptions): Promise<Running> {
     out.write(`api listening on ${apiUrl}\n`);
     out.write(`live view: ${apiUrl}/${o.token ? '#token=<your token>' : ''}\n`);
     out.write(`state in ${o.db}\n`);
+    if (lb.health.monitor) out.write(`health probes from ${lb.health.monitor.ip} (${lb.health.monitor.mac})\n`);
     return { controller, lb, openflow: { host: of.host, port: of.port }, api: mgmt.address, apiUrl, stop };
   } catch (err) {
     await stop();

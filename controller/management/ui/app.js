@@ -400,9 +400,24 @@ function backendsTable(svc, colors) {
       <td class="num rate-pkts">${r ? human(r.packetsPerSec) : '0'}</td>
       <td class="num rate-bytes">${r ? bytesRate(r.bytesPerSec) : '0 B/s'}</td>
       <td class="mono">${esc(b.mac || b.resolvedMac || '—')}</td>
+      <td class="health">${healthCell(b)}</td>
     </tr>`;
   }).join('');
-  return `<table><thead><tr><th>Backend</th><th>State</th><th class="num">Weight</th><th class="num">Slots</th><th class="num">Conns</th><th class="num">Pins</th><th class="num">Pkts/s</th><th class="num">Traffic</th><th>MAC</th></tr></thead><tbody>${rows}</tbody></table>`;
+  return `<table><thead><tr><th>Backend</th><th>State</th><th class="num">Weight</th><th class="num">Slots</th><th class="num">Conns</th><th class="num">Pins</th><th class="num">Pkts/s</th><th class="num">Traffic</th><th>MAC</th><th>Health</th></tr></thead><tbody>${rows}</tbody></table>`;
+}
+
+/** A backend's health: status and check, round-trip time, last result; slow start in progress. */
+function healthCell(b) {
+  const h = b.health;
+  if (!h) return '—';
+  const cls = h.status === 'up' ? 'active' : 'down';
+  const now = Date.now();
+  const ss = h.slowStart && now < h.slowStart.until
+    ? ` <span class="pill mig">slow start ${Math.round((100 * (now - h.slowStart.since)) / Math.max(1, h.slowStart.until - h.slowStart.since))}%</span>` : '';
+  const rtt = h.rttMs === null || h.rttMs === undefined ? '' : ` <span class="t">${h.rttMs} ms</span>`;
+  const title = [h.lastResult, h.note].filter(Boolean).join(' · ');
+  return `<span class="state ${cls}" title="${esc(title)}">${esc(h.status)} · ${esc(h.check)}</span>${rtt}${ss} <span class="t">${esc(since(h.lastChange))}</span>`
+    + (h.lastResult ? `<div class="t">${esc(h.lastResult)}</div>` : '');
 }
 
 /** Rates change every second; update just those cells. */
@@ -526,6 +541,9 @@ function describe(e) {
     case 'switch_up': return ['good', 'switch connected', `${x.dpid} · OpenFlow 1.${x.version - 1}`];
     case 'switch_down': return ['bad', 'switch disconnected', x.dpid];
     case 'switch_profile': return ['info', `profile ${x.profile}`, x.dpid];
+    case 'backend_health': return [x.health === 'up' ? 'good' : 'bad', `health ${x.health}`, `${x.service} · ${x.backend} (${x.check}: ${x.reason})`];
+    case 'backend_slow_start': return [x.done ? 'good' : 'info', x.done ? 'slow start done' : 'slow start', `${x.service} · ${x.backend} · ${x.slots} of ${x.target} slots`];
+    case 'service_health': return ['info', 'health check changed', `${x.service} · ${x.health.type} every ${x.health.intervalMs} ms`];
     case 'error': return ['bad', 'error', `${x.service ? `${x.service}: ` : ''}${x.message}`];
     default: return ['info', x.type, ''];
   }
