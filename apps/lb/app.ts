@@ -44,6 +44,7 @@ import { ServiceState, type TargetEntry } from './service-state.js';
 import { restoreCounters, saveCounters } from './counter-store.js';
 import type { BackendTotals } from './traffic-ledger.js';
 import { parkedBucket, SlotTable, type SlotChange } from './slot-table.js';
+import { judgeArpAnswer } from './arp-guard.js';
 import { checkIpv4, normalizeMac, parseBackendKey, validateBackendSpec, validateServiceInput } from './validation.js';
 
 export interface LoadBalancerOptions {
@@ -674,13 +675,37 @@ export class LoadBalancer implements LbControl, App {
       return;
     }
     if (arp.op !== 2 || inPort === undefined) return;
+    const now = this.clock();
     for (const st of this.services.values()) {
       for (const b of st.backends.values()) {
         if (b.ip !== arp.spa) continue;
-        if (b.mac !== undefined && b.switchPort !== undefined) this.staticAnswered(st, b, arp.sha);
-        else this.resolved(st, b, arp.sha, sw.dpidHex, inPort);
+        if (b.mac !== undefined && b.switchPort !== undefined) {
+          this.staticAnswered(st, b, arp.sha);
+          continue;
+        }
+        const loc = st.locations.get(b.id);
+        const verdict = judgeArpAnswer({
+          now, askedAt: this.arpAskedAt.get(b.ip), mac: arp.sha, port: inPort, lastMoveAt: this.lastMoveAt.get(b.id),
+          known: loc && { mac: loc.mac, port: loc.ports.get(sw.dpidHex), misses: loc.misses },
+        });
+        if (verdict.kind === 'accept') {
+          if (verdict.moves && loc) this.lastMoveAt.set(b.id, now);
+          this.resolved(st, b, arp.sha, sw.dpidHex, inPort);
+        } else if (verdict.kind === 'conflict') {
+          this.arpConflict(st, b, `switch ${sw.dpidHex}: ${verdict.why}`);
+        }
       }
     }
+  }
+
+  /** An ARP answer that would have moved a backend was ignored: say so, once a minute a backend. */
+  private arpConflict(st: ServiceState, b: Backend, why: string): void {
+    const now = this.clock();
+    const last = this.arpConflictReported.get(b.id);
+    this.log?.debug({ service: st.service.name, backend: backendKey(b), why }, 'ARP answer ignored');
+    if (last !== undefined && now - last < 60_000) return;
+    this.arpConflictReported.set(b.id, now);
+    this.emit({ type: 'error', service: st.service.name, message: `backend ${backendKey(b)}: ignored an ARP answer that would move it (${why}); further ones for a minute are not reported` });
   }
 
   /** A backend given with --mac/--switch-port answered ARP: alive (where ARP is its check). */
@@ -733,6 +758,11 @@ export class LoadBalancer implements LbControl, App {
 
   /** Sends ARP probes: every tick for unresolved backends, every health interval for the rest. */
   private lastHealthProbe = 0;
+  /** Backend IP → when it was last asked for (answers are accepted just after). */
+  private readonly arpAskedAt = new Map<string, number>();
+  /** Backend id → when its location last moved; when an ignored move was last reported. */
+  private readonly lastMoveAt = new Map<number, number>();
+  private readonly arpConflictReported = new Map<number, number>();
   private probe(force = false): void {
     const now = this.clock();
     const health = force || now - this.lastHealthProbe >= this.opts.healthIntervalMs;
@@ -759,6 +789,7 @@ export class LoadBalancer implements LbControl, App {
           }
         }
         const data = buildArpRequest({ senderMac: st.service.vmac, senderIp: '0.0.0.0', targetIp: b.ip });
+        if (targets.length > 0) this.arpAskedAt.set(b.ip, now);
         for (const sw of targets) {
           sw.send({ type: 'packet_out', bufferId: OFP_NO_BUFFER, inPort: OFPP.CONTROLLER, actions: [{ type: 'output', port: OFPP.ALL, maxLen: 0 }], data });
         }
@@ -816,6 +847,8 @@ export class LoadBalancer implements LbControl, App {
   }
 
   private deleteBackend(st: ServiceState, b: Backend, reason: string): void {
+    this.lastMoveAt.delete(b.id);
+    this.arpConflictReported.delete(b.id);
     this.setState(st, b, 'removed', reason);
     this.dropPins(st, b);
     st.deleteBackend(b);

@@ -410,13 +410,13 @@ function backendsTable(svc, colors) {
 function healthCell(b) {
   const h = b.health;
   if (!h) return '—';
-  const cls = h.status === 'up' ? 'active' : 'down';
+  const cls = h.status === 'up' ? 'up' : 'down';
   const now = Date.now();
   const ss = h.slowStart && now < h.slowStart.until
     ? ` <span class="pill mig">slow start ${Math.round((100 * (now - h.slowStart.since)) / Math.max(1, h.slowStart.until - h.slowStart.since))}%</span>` : '';
   const rtt = h.rttMs === null || h.rttMs === undefined ? '' : ` <span class="t">${h.rttMs} ms</span>`;
   const title = [h.lastResult, h.note].filter(Boolean).join(' · ');
-  return `<span class="state ${cls}" title="${esc(title)}">${esc(h.status)} · ${esc(h.check)}</span>${rtt}${ss} <span class="t">${esc(since(h.lastChange))}</span>`
+  return `<span class="hstate ${cls}" title="${esc(title)}">${esc(h.status)} · ${esc(h.check)}</span>${rtt}${ss} <span class="t">${esc(since(h.lastChange))}</span>`
     + (h.lastResult ? `<div class="t">${esc(h.lastResult)}</div>` : '');
 }
 
