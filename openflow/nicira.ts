@@ -26,6 +26,7 @@ const nxm = (name: string, vendor: number, field: number, bytes: number): NxmFie
 
 /** The NXM fields a learned connection entry matches and rewrites (lib/meta-flow.h). */
 export const NXM = {
+  inPort: nxm('NXM_OF_IN_PORT', 0, 0, 2),
   ethDst: nxm('NXM_OF_ETH_DST', 0, 1, 6),
   ethType: nxm('NXM_OF_ETH_TYPE', 0, 3, 2),
   ipProto: nxm('NXM_OF_IP_PROTO', 0, 6, 1),
@@ -73,6 +74,9 @@ export function nxFinTimeout(idleSeconds: number, hardSeconds = 0): Action {
 export type LearnSpec =
   /** Match the field on the value it has in the packet being learned from. */
   | { kind: 'match_field'; field: NxmField }
+  /** Match `field` on the value `from` has in the packet being learned from (same width): how a
+   * learned flow for the other direction swaps source and destination. */
+  | { kind: 'match_from'; field: NxmField; from: NxmField }
   /** Match the field on a fixed value. */
   | { kind: 'match_value'; field: NxmField; value: LearnValue }
   /** The learned flow sets the field to a fixed value. */
@@ -142,6 +146,12 @@ export function nxLearn(l: LearnAction): Action {
         case 'match_field':
           w.u16(s.field.bits);
           w.u32(s.field.header); w.u16(0);
+          w.u32(s.field.header); w.u16(0);
+          break;
+        case 'match_from':
+          if (s.from.bits !== s.field.bits) throw new RangeError(`learn: ${s.from.name} and ${s.field.name} differ in width`);
+          w.u16(s.field.bits);
+          w.u32(s.from.header); w.u16(0);
           w.u32(s.field.header); w.u16(0);
           break;
         case 'match_value':

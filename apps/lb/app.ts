@@ -20,7 +20,7 @@ import {
 } from '../../openflow/types.js';
 import {
   COOKIE_KIND_PIN, SERVICE_COOKIE_SPACE, SERVICE_ID_MAX, serviceRulesMatch, groupIdFor, parseCookie, parseMarkerMac, PIN_COOKIE_MASK_FOR_SERVICE,
-  pinCookieMatch, serviceVmac,
+  pinCookieMatch, replyCookieMaskForService, replyCookieMatch, serviceVmac,
 } from './cookies.js';
 import {
   LbError, type BackendView, type LbControl, type ProfileSetting, type ServiceInput, type ServiceSettings, type ServiceView,
@@ -843,6 +843,7 @@ export class LoadBalancer implements LbControl, App {
 
   private dropPins(st: ServiceState, b: Backend): void {
     this.deletePins(pinCookieMatch(st.service.id, b.id));
+    this.deletePins(replyCookieMatch(st.service.id, b.id)); // the learned reply entries (ovs, nat)
     st.dropPinsOf(b.id);
   }
 
@@ -1060,6 +1061,7 @@ export class LoadBalancer implements LbControl, App {
       this.services.delete(name);
       this.byId.delete(st.service.id);
       this.deletePins(PIN_COOKIE_MASK_FOR_SERVICE(st.service.id));
+      this.deletePins(replyCookieMaskForService(st.service.id));
       // Its flows and group go with its reconciler owner; services sharing its VIP take over the
       // ARP rule at the next sync.
       void this.o.controller.reconciler.release(ownerOf(st.service.id)).then(() => this.syncAll());

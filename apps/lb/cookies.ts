@@ -5,6 +5,8 @@
 // rule number (service flows).
 export const COOKIE_KIND_SERVICE = 0x01n;
 export const COOKIE_KIND_PIN = 0x02n;
+/** The reply direction of a connection an Open vSwitch learned (`ovs` profile, nat): bits as a pin's. */
+export const COOKIE_KIND_REPLY = 0x05n;
 
 export const SERVICE_ID_MAX = 0xff_ffff;
 const U32_MAX = 0xffff_ffff;
@@ -60,6 +62,24 @@ export const PIN_COOKIE_MASK_FOR_SERVICE = (serviceId: number): { cookie: bigint
   checkServiceId(serviceId);
   return { cookie: cookie(COOKIE_KIND_PIN, serviceId, 0), mask: KIND_SERVICE_MASK };
 };
+
+/** The cookie of a learned reply entry: which service and backend it rewrites replies of. */
+export function replyCookie(serviceId: number, backendId: number): bigint {
+  checkServiceId(serviceId);
+  checkU32('backend id', backendId);
+  return cookie(COOKIE_KIND_REPLY, serviceId, backendId);
+}
+
+/** Matches every learned reply entry of one service. */
+export function replyCookieMaskForService(serviceId: number): { cookie: bigint; mask: bigint } {
+  checkServiceId(serviceId);
+  return { cookie: cookie(COOKIE_KIND_REPLY, serviceId, 0), mask: KIND_SERVICE_MASK };
+}
+
+/** Matches the learned reply entries of one backend (its cookie exactly). */
+export function replyCookieMatch(serviceId: number, backendId: number): { cookie: bigint; mask: bigint } {
+  return { cookie: replyCookie(serviceId, backendId), mask: 0xffff_ffff_ffff_ffffn };
+}
 
 /** Matches every rule flow of one service (its reconciler owner's cookie space). */
 export function serviceRulesMatch(serviceId: number): { cookie: bigint; mask: bigint } {

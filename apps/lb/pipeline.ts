@@ -21,7 +21,7 @@ import { NXM, NX_LEARN_F, nxFinTimeout, nxLearn, nxResubmit, type LearnSpec } fr
 import type { SwitchProfile } from '../../controller/capabilities.js';
 import { encodeMessage } from '../../openflow/messages.js';
 import { defaultHealth } from './health.js';
-import { groupIdFor, markerMac, pinCookie, pinCookieMatch, serviceCookie } from './cookies.js';
+import { groupIdFor, markerMac, pinCookie, pinCookieMatch, replyCookie, serviceCookie } from './cookies.js';
 import type { Service } from './model.js';
 import type { Bucket } from './slot-table.js';
 import type { DesiredFlow, DesiredGroup } from '../../controller/desired.js';
@@ -176,6 +176,32 @@ export function learnConnection(service: Service, t: BackendTarget, finTimeout: 
   });
 }
 
+/**
+ * nat, `ovs` profile: the entry for the connection's replies, learned with it. It rewrites the
+ * backend's replies to this client back to the VIP the client used and sends them out of the port
+ * the client's packet came in by. The service's static reverse rule does the same for every reply
+ * from the backend, but it can name only one VIP: with this entry, services that share a backend
+ * each answer with their own VIP.
+ */
+export function learnReply(service: Service, t: BackendTarget, finTimeout: number): Action {
+  const l4 = NX_L4[service.proto];
+  return nxLearn({
+    table: 0, priority: PRIO.pin, idleTimeout: service.pinIdleTimeout[service.proto],
+    ...(service.proto === 'tcp' ? { finIdleTimeout: finTimeout } : {}),
+    cookie: replyCookie(service.id, t.id), flags: 0, specs: [
+      { kind: 'match_value', field: NXM.ethType, value: 0x0800 },
+      { kind: 'match_value', field: NXM.ipProto, value: IP_PROTO[service.proto] },
+      { kind: 'match_value', field: NXM.ipSrc, value: t.ip },
+      { kind: 'match_from', field: NXM.ipDst, from: NXM.ipSrc },
+      { kind: 'match_value', field: l4.src, value: t.l4port },
+      { kind: 'match_from', field: l4.dst, from: l4.src },
+      { kind: 'load_value', field: NXM.ipSrc, value: service.vip },
+      { kind: 'load_value', field: l4.src, value: service.port },
+      { kind: 'output_field', field: NXM.inPort, ofs: 0, bits: 16 },
+    ],
+  });
+}
+
 /** TCP SYN without ACK: the packet that opens a connection. */
 const TCP_SYN_ONLY = { kind: 'basic', name: 'tcp_flags', value: 0x002, mask: 0x012 } as const satisfies OxmField;
 
@@ -192,6 +218,7 @@ export function learnFlows(service: Service, t: BackendTarget, finTimeout: numbe
   const learn = flow(PRIO.learn, service.proto === 'tcp' ? [...match, TCP_SYN_ONLY] : match, [
     { type: 'set_field', field: metadata(t.id, t.port) },
     learnConnection(service, t, finTimeout),
+    ...(service.mode === 'nat' ? [learnReply(service, t, finTimeout)] : []),
     ...forwardActions(service, t),
   ], cookie, LEARN_TABLE);
   if (service.proto !== 'tcp') return [learn];

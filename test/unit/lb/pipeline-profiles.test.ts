@@ -69,6 +69,9 @@ describe('ovs profile pipeline', () => {
     expect(text).toContain('actions=set_field:0x300000007->metadata,learn(table=0,idle_timeout=300,fin_idle_timeout=2,priority=40000,send_flow_rem,cookie=0x200000100000007,'
       + 'eth_type=0x800,nw_proto=6,NXM_OF_IP_SRC[],ip_dst=10.0.0.100,NXM_OF_TCP_SRC[],tcp_dst=80,'
       + 'load:0x2000000000b->NXM_OF_ETH_DST[],load:0xa00000b->NXM_OF_IP_DST[],load:0x1f90->NXM_OF_TCP_DST[],output:OXM_OF_METADATA[32..47]),'
+      // ... and its replies: from the backend to this client, back to the VIP, out of the client's port.
+      + 'learn(table=0,idle_timeout=300,fin_idle_timeout=2,priority=40000,cookie=0x500000100000007,eth_type=0x800,nw_proto=6,ip_src=10.0.0.11,'
+      + 'NXM_OF_IP_DST[]=NXM_OF_IP_SRC[],tcp_src=8080,NXM_OF_TCP_DST[]=NXM_OF_TCP_SRC[],load:0xa000064->NXM_OF_IP_SRC[],load:0x50->NXM_OF_TCP_SRC[],output:NXM_OF_IN_PORT[]),'
       + 'set_field:02:00:00:00:00:0b->eth_dst,set_field:10.0.0.11->ip_dst,set_field:8080->tcp_dst,output:3');
   });
 
