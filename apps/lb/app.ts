@@ -36,7 +36,7 @@ import {
   backendKey, canServe, type Backend, type BackendSpec, type BackendState, type LbEvent, type Service,
   type StoredEvent,
 } from './model.js';
-import { forwardActions, monitorFlows, pinFlowMod, repointPinsFlowMod, serviceFlows, serviceGroup, type PinOptions } from './pipeline.js';
+import { forwardActions, monitorFlows, type BackendTarget, pinFlowMod, repointPinsFlowMod, serviceFlows, serviceGroup, type PinOptions } from './pipeline.js';
 import {
   buildPacketOutTemplate, buildPinTemplate, fillPacketOut, fillPin, templateFits, type PacketOutTemplate, type PinTemplate,
 } from './pin-template.js';
@@ -376,6 +376,13 @@ export class LoadBalancer implements LbControl, App {
     const park = this.parked && profile === 'openflow13';
     const seen = new Set<string>();
     const jobs: Promise<void>[] = [];
+    // nat backend ip:port in more than one service here: their connections learn reply entries.
+    const natUses = new Map<string, number>();
+    for (const st of this.services.values()) {
+      if (st.service.mode !== 'nat' || !this.servesSwitch(st.service, dpidHex)) continue;
+      for (const t of st.reverseTargets(dpidHex)) natUses.set(`${t.ip}:${t.l4port}`, (natUses.get(`${t.ip}:${t.l4port}`) ?? 0) + 1);
+    }
+    const sharedBackend = (t: BackendTarget): boolean => (natUses.get(`${t.ip}:${t.l4port}`) ?? 0) > 1;
     for (const st of [...this.services.values()].sort((a, b) => a.service.id - b.service.id)) {
       const s = st.service;
       const flows = [];
@@ -391,7 +398,7 @@ export class LoadBalancer implements LbControl, App {
       };
       const buckets = Array.from({ length: s.slots }, (_, i) => (park ? parkedBucket(st.table.bucket(i), canServeHere) : st.table.bucket(i)));
       groups.push(serviceGroup(s, buckets, targetOf, sw.version, profile));
-      for (const f of serviceFlows(s, st.reverseTargets(dpidHex), { profile, finTimeout: this.opts.finIdleTimeout })) {
+      for (const f of serviceFlows(s, st.reverseTargets(dpidHex), { profile, finTimeout: this.opts.finIdleTimeout, sharedBackend })) {
         // Services sharing a VIP share its ARP rule; keep the first (lowest service id). Identity is
         // the reconciler's own (table, priority, canonical match).
         const id = desiredFlowKey(f);

@@ -212,13 +212,13 @@ const TCP_SYN_ONLY = { kind: 'basic', name: 'tcp_flags', value: 0x002, mask: 0x0
  * that would outlive the connection by the idle timeout (and hold a drain that long). UDP has no
  * opening packet: every flow is learned from its first datagram.
  */
-export function learnFlows(service: Service, t: BackendTarget, finTimeout: number): DesiredFlow[] {
+export function learnFlows(service: Service, t: BackendTarget, finTimeout: number, replies = false): DesiredFlow[] {
   const cookie = serviceCookie(service.id, RULE.learnBase + t.id);
   const match = [...serviceMatch(service), metadata(t.id)];
   const learn = flow(PRIO.learn, service.proto === 'tcp' ? [...match, TCP_SYN_ONLY] : match, [
     { type: 'set_field', field: metadata(t.id, t.port) },
     learnConnection(service, t, finTimeout),
-    ...(service.mode === 'nat' ? [learnReply(service, t, finTimeout)] : []),
+    ...(replies && service.mode === 'nat' ? [learnReply(service, t, finTimeout)] : []),
     ...forwardActions(service, t),
   ], cookie, LEARN_TABLE);
   if (service.proto !== 'tcp') return [learn];
@@ -229,6 +229,10 @@ export interface ServiceFlowOptions {
   profile: SwitchProfile;
   /** Idle timeout of a learned TCP entry once FIN or RST was seen (`ovs` profile). */
   finTimeout: number;
+  /** nat backends whose connections also learn a reply entry (`ovs` profile): those another nat
+   * service shares, where the static reverse rule cannot tell which VIP a reply is for. Only
+   * those: a reply entry costs the switch one more slow-path trip per connection (measured). */
+  sharedBackend?: (t: BackendTarget) => boolean;
 }
 
 /** The service's static flows on one switch: VIP rule, ARP for the VIP, nat reverse rules, and in
@@ -265,7 +269,7 @@ export function serviceFlows(service: Service, targets: readonly BackendTarget[]
       flows.push(flow(PRIO.service + 1, [...serviceMatch(service), TCP_SYN_ONLY], [{ type: 'group', groupId: groupIdFor(service.id) }],
         serviceCookie(service.id, RULE.serviceSyn)));
     }
-    for (const t of targets) flows.push(...learnFlows(service, t, o.finTimeout));
+    for (const t of targets) flows.push(...learnFlows(service, t, o.finTimeout, o.sharedBackend?.(t) ?? false));
   }
   return flows;
 }
