@@ -490,6 +490,11 @@ export class LoadBalancer implements LbControl, App {
 
   switchUp(sw: SwitchHandle): void {
     this.emit({ type: 'switch_up', dpid: sw.dpidHex, version: sw.version });
+    const gt = sw.capabilities.groupTypes;
+    if (gt.length > 0 && !gt.includes('select')) {
+      // Every service needs a select group: say so plainly rather than through each group_mod error.
+      this.emit({ type: 'error', message: `switch ${sw.dpidHex} has no select groups (it offers ${gt.join(', ')}): no service can be installed on it` });
+    }
     void this.sweepStale(sw);
     this.syncSwitch(sw.dpid, sw.dpidHex);
     void this.auditPinsOn(sw);

@@ -1,5 +1,6 @@
 // The management server: the JSON API under /api, the live feed at /api/ws, the live view at /.
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { existsSync, readFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +18,8 @@ export interface ManagementOptions {
   port: number;
   /** Required unless host is loopback; then every API request and WebSocket must present it. */
   token?: string;
+  /** Serve HTTPS (and WSS) with this certificate and key (PEM) instead of plain HTTP. */
+  tls?: { cert: Buffer; key: Buffer };
   control: LbControl;
   /** The OpenFlow runtime, for the per-switch part of /metrics (left out without it). */
   switches?: SwitchSource;
@@ -90,13 +93,14 @@ export async function startManagementServer(opts: ManagementOptions): Promise<Ma
     }
   };
 
-  const server = createServer((req, res) => {
+  const onRequest: RequestListener = (req, res) => {
     handleHttp(req, res).catch((err: unknown) => {
       log?.error({ err }, 'management request failed');
       if (!res.headersSent) sendJson(res, errorResponse(err));
       else res.destroy();
     });
-  });
+  };
+  const server = opts.tls ? createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }, onRequest) : createServer(onRequest);
 
   async function handleHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = requestUrl(req);

@@ -110,15 +110,15 @@ export async function startHoldfastProcess(o: StartProcessOptions = {}): Promise
   let err = '';
   proc.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-  const { apiPort, openflowPort } = await new Promise<{ apiPort: number; openflowPort: number }>((resolveStart, reject) => {
+  const { apiPort, openflowPort, scheme } = await new Promise<{ apiPort: number; openflowPort: number; scheme: string }>((resolveStart, reject) => {
     const timer = setTimeout(() => reject(new Error(`holdfast start did not come up: ${out}${err}`)), 15_000);
     proc.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
-      const a = /api listening on http:\/\/[^\s]+:(\d+)/.exec(out);
+      const a = /api listening on (https?):\/\/[^\s]+:(\d+)/.exec(out);
       const f = /openflow listening on [^\s]+:(\d+)/.exec(out);
       if (a && f) {
         clearTimeout(timer);
-        resolveStart({ apiPort: Number(a[1]), openflowPort: Number(f[1]) });
+        resolveStart({ apiPort: Number(a[2]), openflowPort: Number(f[1]), scheme: a[1]! });
       }
     });
     proc.once('exit', (code) => {
@@ -126,7 +126,7 @@ export async function startHoldfastProcess(o: StartProcessOptions = {}): Promise
       reject(new Error(`holdfast start exited (${code}): ${err.trim() || out.trim()}`));
     });
   });
-  const api = `http://127.0.0.1:${apiPort}`;
+  const api = `${scheme}://127.0.0.1:${apiPort}`;
   return {
     api, apiPort, openflowPort, dir, db, proc,
     cli: (args, env = {}) => runCli(args, { HOLDFAST_API: api, ...(o.token ? { HOLDFAST_TOKEN: o.token } : {}), ...env }),

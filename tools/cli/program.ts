@@ -110,16 +110,19 @@ export function buildProgram(): Command {
     .option('--tls-cert <file>', 'OpenFlow TLS certificate (PEM)')
     .option('--tls-key <file>', 'OpenFlow TLS private key (PEM)')
     .option('--tls-ca <file>', 'CA certificate that signs the switches\' certificates (PEM)')
+    .option('--api-tls-cert <file>', 'serve the management API and live view over HTTPS with this certificate (PEM)')
+    .option('--api-tls-key <file>', 'the HTTPS certificate\'s private key (PEM)')
     .option('--init-db', 'make an existing but empty --db file (0 bytes) a new, empty database')
     .option('--allow-dpid <dpid,...>', 'admit only these switches (datapath ids; repeatable)', collect)
     .option('--takeover-probe <ms>', 'a connected switch has this long to answer an echo before a newcomer with its dpid replaces it (0: newest wins)', '3000')
     .option('--monitor-ip <ip>', 'health probes come from this IP (an unused address in the backends\' subnet); without it tcp/udp checks fall back to ARP')
     .option('--monitor-mac <mac>', 'health probes come from this MAC (default 02:48:46:ff:ff:fe)')
     .addOption(new Option('--log <level>', 'log level (env HOLDFAST_LOG)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
-    .action(async (o: { openflow: string; api: string; db: string; token?: string; tlsCert?: string; tlsKey?: string; tlsCa?: string; log?: string; initDb?: boolean; allowDpid?: string[]; takeoverProbe: string; monitorIp?: string; monitorMac?: string }) => {
+    .action(async (o: { openflow: string; api: string; db: string; token?: string; tlsCert?: string; tlsKey?: string; tlsCa?: string; apiTlsCert?: string; apiTlsKey?: string; log?: string; initDb?: boolean; allowDpid?: string[]; takeoverProbe: string; monitorIp?: string; monitorMac?: string }) => {
       if (o.monitorMac !== undefined && o.monitorIp === undefined) throw new CliError('--monitor-mac needs --monitor-ip');
       const tlsGiven = [o.tlsCert, o.tlsKey, o.tlsCa].filter((x) => x !== undefined).length;
       if (tlsGiven !== 0 && tlsGiven !== 3) throw new CliError('TLS needs all of --tls-cert, --tls-key and --tls-ca');
+      if ((o.apiTlsCert === undefined) !== (o.apiTlsKey === undefined)) throw new CliError('HTTPS for the API needs both --api-tls-cert and --api-tls-key');
       const { runStart } = await import('./start.js');
       await runStart({
         openflow: parseHostPort(o.openflow, '--openflow address'),
@@ -127,6 +130,7 @@ export function buildProgram(): Command {
         db: o.db,
         token: o.token ?? (process.env.HOLDFAST_TOKEN || undefined),
         tls: tlsGiven === 3 ? { cert: o.tlsCert!, key: o.tlsKey!, ca: o.tlsCa! } : undefined,
+        ...(o.apiTlsCert !== undefined ? { apiTls: { cert: o.apiTlsCert, key: o.apiTlsKey! } } : {}),
         logLevel: o.log,
         initDb: o.initDb === true,
         admission: {

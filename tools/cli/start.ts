@@ -19,6 +19,8 @@ export interface StartOptions {
   db: string;
   token?: string;
   tls?: { cert: string; key: string; ca: string };
+  /** The management API over HTTPS: certificate and key files (PEM). */
+  apiTls?: { cert: string; key: string };
   /** Make an existing but empty state file (0 bytes, or SQLite with no tables) a new database. */
   initDb?: boolean;
   /** Switch admission (see ControllerOptions.allowDpids and takeoverProbeMs). */
@@ -76,6 +78,14 @@ export async function startHoldfast(o: StartOptions): Promise<Running> {
     }
   }
   const tls: TlsOptions | undefined = pems;
+  const apiPems = o.apiTls && { cert: readPem(o.apiTls.cert, 'certificate'), key: readPem(o.apiTls.key, 'key') };
+  if (o.apiTls && apiPems) {
+    try {
+      checkTlsMaterial(apiPems, o.apiTls);
+    } catch (err) {
+      throw new CliError((err as Error).message);
+    }
+  }
   const level = o.logLevel as LogLevel | undefined;
 
   const cleanups: (() => Promise<void> | void)[] = [];
@@ -128,7 +138,10 @@ export async function startHoldfast(o: StartOptions): Promise<Running> {
 
     let mgmt: ManagementServer;
     try {
-      mgmt = await startManagementServer({ host: o.api.host, port: o.api.port, token: o.token, control: lb, switches: controller, log: controller.log.child({ component: 'management' }) });
+      mgmt = await startManagementServer({
+        host: o.api.host, port: o.api.port, token: o.token, control: lb, switches: controller,
+        ...(apiPems ? { tls: apiPems } : {}), log: controller.log.child({ component: 'management' }),
+      });
     } catch (err) {
       throw new CliError((err as Error).message);
     }
@@ -136,7 +149,7 @@ export async function startHoldfast(o: StartOptions): Promise<Running> {
 
     const of = controller.addresses()[0] ?? { host: o.openflow.host, port: o.openflow.port, tls: false };
     const out = o.out ?? process.stdout;
-    const apiUrl = `http://${urlHost(mgmt.address.host)}:${mgmt.address.port}`;
+    const apiUrl = `${apiPems ? 'https' : 'http'}://${urlHost(mgmt.address.host)}:${mgmt.address.port}`;
     out.write(`openflow listening on ${urlHost(of.host)}:${of.port}${of.tls ? ' (TLS)' : ''}\n`);
     out.write(`api listening on ${apiUrl}\n`);
     out.write(`live view: ${apiUrl}/${o.token ? '#token=<your token>' : ''}\n`);
