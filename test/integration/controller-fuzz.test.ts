@@ -11,7 +11,8 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App, SwitchHandle } from '../../controller/index.js';
-import type { ConnectionStats } from '../../controller/connection.js';
+import { MAX_PORTS, type ConnectionStats } from '../../controller/connection.js';
+import { encodeMessage } from '../../openflow/messages.js';
 import type { StatusView } from '../../apps/lb/control.js';
 import { startClientProc, startServerProc, type ClientProc } from '../../tools/traffic/procs.js';
 import { FakeSwitch } from '../helpers/fake-switch.js';
@@ -262,4 +263,27 @@ describe('fuzz through the whole controller while a real switch forwards traffic
     // the bug of issue 9 (172 KB kept per datapath id) would add over 12 MB for these ~70 fakes.
     expect(heapAfter - heapBefore).toBeLessThan(10e6);
   }, 150_000);
+
+  it(`keeps at most ${MAX_PORTS} ports for a switch that announces 50,000 new ones`, async () => {
+    const dpid = 0x7_0000n;
+    const isUp = new Promise<void>((resolve) => up.set(dpid, () => { up.delete(dpid); resolve(); }));
+    const f = await FakeSwitch.connect(rig.port, { dpid });
+    await isUp;
+    const N = 50_000;
+    for (let i = 0; i < N; i += 1000) {
+      f.sendRaw(Buffer.concat(Array.from({ length: 1000 }, (_, j) => Buffer.from(encodeMessage({
+        type: 'port_status', version: 4, xid: 0, reason: 'add', port: {
+          portNo: 100 + i + j, hwAddr: '02:00:00:00:00:01', name: `p${i + j}`, config: 0, state: 0, curr: 0, advertised: 0, supported: 0, peer: 0, currSpeed: 0, maxSpeed: 0,
+        },
+      })))));
+      await sleep(2);
+    }
+    await until('all port-status taken in', () => (rig.controller.connectionStats(dpid)?.rxMessages ?? 0) >= N, 20_000);
+    const sw = rig.controller.switch(dpid)!;
+    expect(sw.connected).toBe(true);
+    expect(sw.ports.size).toBe(MAX_PORTS);
+    f.close();
+    await f.closed;
+    expect(rig.controller.switch(real.dpid)).toBe(real);
+  }, 60_000);
 });
