@@ -20,6 +20,14 @@ import type { Logger } from './log.js';
 import { hostOf, type LogLimiter } from './log-limit.js';
 import { RequestTracker, XidAllocator } from './requests.js';
 
+/**
+ * Ports kept per switch. Open vSwitch numbers ports up to 65279 but real bridges and hardware
+ * switches have far fewer; without a bound a switch could grow the map (and the heap) without end
+ * by announcing new port numbers (200,000 port-status adds held 60 MB). Past it, new ports are
+ * not recorded (apps still see the port-status message), with a rate-limited warning.
+ */
+export const MAX_PORTS = 8192;
+
 export interface ConnectionOptions {
   echoIntervalMs: number;
   echoTimeoutMs: number;
@@ -484,7 +492,7 @@ export class SwitchConnection implements SwitchHandle {
       this.multipart({ kind: 'group_features' }).catch(() => [] as MultipartReplyBody[]),
       this.probeBundles(),
     ]);
-    for (const p of portParts) if (p.kind === 'port_desc') for (const port of p.ports) this._ports.set(port.portNo, port);
+    for (const p of portParts) if (p.kind === 'port_desc') for (const port of p.ports) this.setPort(port);
     const desc = descParts.find((p) => p.kind === 'desc')?.desc ?? null;
     const gf = groupFeatures.find((p) => p.kind === 'group_features')?.features ?? null;
     this._capabilities = {
@@ -536,7 +544,7 @@ export class SwitchConnection implements SwitchHandle {
     switch (msg.type) {
       case 'port_status':
         if (msg.reason === 'delete') this._ports.delete(msg.port.portNo);
-        else this._ports.set(msg.port.portNo, msg.port);
+        else this.setPort(msg.port);
         if (this.state === 'ready') this.events.message(this, msg);
         return;
       case 'packet_in':
@@ -607,6 +615,14 @@ export class SwitchConnection implements SwitchHandle {
       this.echoWaiters.add(done);
       this.sendEcho(Date.now());
     });
+  }
+
+  private setPort(port: Port): void {
+    if (this._ports.size >= MAX_PORTS && !this._ports.has(port.portNo)) {
+      this.warn({ port: port.portNo, max: MAX_PORTS }, 'switch announced more ports than the controller keeps; port not recorded');
+      return;
+    }
+    this._ports.set(port.portNo, port);
   }
 
   // ---- logging -------------------------------------------------------------------------------

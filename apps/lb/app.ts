@@ -651,7 +651,8 @@ export class LoadBalancer implements LbControl, App {
   private readonly lastErrorEvent = new Map<string, number>();
   error(sw: SwitchHandle, msg: MessageOf<'error'>): void {
     const what = `${String(msg.errType)}/${msg.codeName ?? msg.code}`;
-    this.log?.warn({ dpid: sw.dpidHex, error: what, xid: msg.xid }, 'switch rejected a message');
+    // A switch decides how many errors it sends: rate-limited per switch like the runtime's warnings.
+    this.o.controller.warnLimit.warn(sw.dpidHex, { component: 'lb', dpid: sw.dpidHex, error: what, xid: msg.xid }, 'switch rejected a message');
     const now = this.clock();
     if (now - (this.lastErrorEvent.get(sw.dpidHex) ?? 0) < 1_000) return;
     this.lastErrorEvent.set(sw.dpidHex, now);

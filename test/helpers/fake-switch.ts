@@ -25,6 +25,8 @@ export class FakeSwitch {
   version: WireVersion = 4;
   answerEcho: boolean;
   answerAll = true;
+  /** Sees every message from the controller first; returning true means it was answered here. */
+  intercept: ((m: OfMessage) => boolean) | undefined;
   readonly closed: Promise<void>;
   private readonly framer = new OfFramer({ maxBuffered: 1 << 20 });
   private listeners: (() => void)[] = [];
@@ -119,7 +121,7 @@ export class FakeSwitch {
   }
 
   private respond(m: OfMessage): void {
-    if (!this.answerAll) return;
+    if (!this.answerAll || this.intercept?.(m)) return;
     const version = this.version;
     const xid = m.xid;
     const reply = (msg: OfMessage): void => this.send(msg);

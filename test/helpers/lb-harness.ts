@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { PassThrough } from 'node:stream';
-import type { Controller } from '../../controller/index.js';
+import type { Controller, ControllerOptions } from '../../controller/index.js';
 import type { LoadBalancer, LoadBalancerOptions } from '../../apps/lb/app.js';
 import type { SwitchProfile } from '../../controller/capabilities.js';
 import { startHoldfast, type Running } from '../../tools/cli/start.js';
@@ -24,6 +24,8 @@ export interface RigOptions {
   protocols?: string[];
   /** Force the switch's profile (default: detected, `ovs` on Open vSwitch). */
   profile?: SwitchProfile;
+  /** Runtime timers: keepalive, and how long a departed switch's state is kept. */
+  controller?: Pick<ControllerOptions, 'echoIntervalMs' | 'echoTimeoutMs' | 'forgetSwitchAfterMs'>;
 }
 
 export class LbRig {
@@ -71,7 +73,7 @@ export class LbRig {
     this.running = await startHoldfast({
       openflow: { host: '127.0.0.1', port: this.port }, api: { host: '127.0.0.1', port: 0 }, db: this.dbFile,
       logLevel: 'warn', handleSignals: false, out: new PassThrough(),
-      tuning: { auditIntervalMs: 5_000, lb: { pinAuditIntervalMs: 2_000, ...this.opts.lb } },
+      tuning: { auditIntervalMs: 5_000, lb: { pinAuditIntervalMs: 2_000, ...this.opts.lb }, ...(this.opts.controller ? { controller: this.opts.controller } : {}) },
     });
     this.controller = this.running.controller;
     this.lb = this.running.lb;

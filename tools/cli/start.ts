@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { L2Forwarding } from '../../apps/l2/forwarding.js';
 import { LoadBalancer, type LoadBalancerOptions } from '../../apps/lb/app.js';
-import { Controller, type TlsOptions } from '../../controller/index.js';
+import { Controller, type ControllerOptions, type TlsOptions } from '../../controller/index.js';
 import { checkTlsMaterial } from '../../controller/tls-check.js';
 import { assertBindAllowed } from '../../controller/management/auth.js';
 import { startManagementServer, type ManagementServer } from '../../controller/management/server.js';
@@ -32,8 +32,13 @@ export interface StartOptions {
   out?: NodeJS.WritableStream;
   /** Install SIGINT/SIGTERM handlers and resolve only after shutdown (default true). */
   handleSignals?: boolean;
-  /** Timers of the load balancer and the reconciler's audit period (tests and tools tune them). */
-  tuning?: { lb?: Partial<Omit<LoadBalancerOptions, 'controller' | 'store' | 'log'>>; auditIntervalMs?: number };
+  /** Timers of the load balancer and the reconciler's audit period (tests and tools tune them);
+   * `controller`: the runtime's keepalive and how long a departed switch's state is kept. */
+  tuning?: {
+    lb?: Partial<Omit<LoadBalancerOptions, 'controller' | 'store' | 'log'>>;
+    auditIntervalMs?: number;
+    controller?: Pick<ControllerOptions, 'echoIntervalMs' | 'echoTimeoutMs' | 'forgetSwitchAfterMs'>;
+  };
 }
 
 export interface Running {
@@ -110,6 +115,7 @@ export async function startHoldfast(o: StartOptions): Promise<Running> {
     const controller = new Controller({
       listeners: [{ host: o.openflow.host, port: o.openflow.port, tls: tls !== undefined }], tls, logLevel: level,
       ...o.admission,
+      ...o.tuning?.controller,
       ...(o.tuning?.auditIntervalMs !== undefined ? { auditIntervalMs: o.tuning.auditIntervalMs } : {}),
     });
     // Everything that is not a service's traffic is ordinary L2 forwarding (NORMAL or learning).
