@@ -50,6 +50,8 @@ class Demo {
   private stopping?: Promise<number>;
   private startedAt = Date.now();
   private previous?: ClientTotals;
+  /** The clients' report times behind the last line (a line is printed only when one of them moved). */
+  private lastReports = '';
 
   constructor(readonly o: DemoOptions) {}
 
@@ -144,9 +146,14 @@ class Demo {
   }
 
   /** Prints a summary line from the clients' latest reports; returns the totals (none before the first reports). */
-  private summary(): ClientTotals | undefined {
+  private summary(force = false): ClientTotals | undefined {
     const latest = this.clients.map((c) => c.proc.progress().at(-1));
     if (latest.every((p) => p === undefined)) return undefined;
+    // The ticker and the clients' reports share a period: on a busy machine a tick can come before
+    // any new report, and its line would read "0 replies everywhere". Wait for the next tick then.
+    const seen = latest.map((p) => p?.tMs ?? -1).join(',');
+    if (!force && seen === this.lastReports) return this.previous;
+    this.lastReports = seen;
     const now = totals(latest, CLIENT_LOAD.long);
     let backends: readonly BackendView[] | undefined;
     try {
@@ -167,7 +174,7 @@ class Demo {
     this.stopping ??= (async () => {
       if (this.ticker) clearInterval(this.ticker);
       say(`demo: stopping (${reason})`);
-      const last = this.clients.length ? this.summary() : undefined;
+      const last = this.clients.length ? this.summary(true) : undefined;
       let clientProblem = false;
       if (graceful && this.clients.length) {
         let failures = 0;
