@@ -85,6 +85,9 @@ const CONN_COUNT_MARGIN_MS = 300;
 /** How long a started controller waits for its switches (Open vSwitch's default reconnect backoff
  * is up to 8 s) before it takes "no switch" to mean no connection anywhere. */
 const SWITCH_RETURN_GRACE_MS = 15_000;
+/** Switch connect/disconnect events: at most this many per window (see switchEvent). */
+const SWITCH_EVENT_WINDOW_MS = 10_000;
+const SWITCH_EVENTS_PER_WINDOW = 20;
 /** Every backend's connections are counted once in this many rounds of connCountIntervalMs. */
 const ALL_COUNT_EVERY = 5;
 const PIN_KIND_MASK = 0xffn << 56n;
@@ -489,7 +492,7 @@ export class LoadBalancer implements LbControl, App {
   // App callbacks
 
   switchUp(sw: SwitchHandle): void {
-    this.emit({ type: 'switch_up', dpid: sw.dpidHex, version: sw.version });
+    this.switchEvent({ type: 'switch_up', dpid: sw.dpidHex, version: sw.version });
     const gt = sw.capabilities.groupTypes;
     if (gt.length > 0 && !gt.includes('select')) {
       // Every service needs a select group: say so plainly rather than through each group_mod error.
@@ -504,7 +507,35 @@ export class LoadBalancer implements LbControl, App {
   switchDown(sw: SwitchHandle): void {
     if (this.o.controller.switch(sw.dpid)) return; // replaced by a newer connection
     for (const st of this.services.values()) st.connections.delete(sw.dpidHex);
-    this.emit({ type: 'switch_down', dpid: sw.dpidHex });
+    this.switchEvent({ type: 'switch_down', dpid: sw.dpidHex });
+  }
+
+  /**
+   * Switch connects and disconnects go to the event log at most SWITCH_EVENTS_PER_WINDOW a window:
+   * a flapping switch, or a client cycling through fresh datapath ids, must not push the real
+   * history out of the log. What is held back is counted and written as one event when the next
+   * window opens.
+   */
+  private readonly switchEvents = { windowStart: 0, written: 0, heldUp: 0, heldDown: 0 };
+  private switchEvent(e: Extract<LbEvent, { type: 'switch_up' | 'switch_down' }>): void {
+    const w = this.switchEvents;
+    this.flushSwitchEvents(this.clock());
+    if (w.written < SWITCH_EVENTS_PER_WINDOW) {
+      w.written++;
+      this.emit(e);
+    } else if (e.type === 'switch_up') w.heldUp++;
+    else w.heldDown++;
+  }
+
+  /** Opens a new window once the last one is over, writing what it held back as one event (also
+   * from the timer, so the count is not left waiting for the next switch event). */
+  private flushSwitchEvents(now: number): void {
+    const w = this.switchEvents;
+    if (now - w.windowStart < SWITCH_EVENT_WINDOW_MS) return;
+    if (w.heldUp + w.heldDown > 0) {
+      this.emit({ type: 'error', message: `${w.heldUp} more switch connections and ${w.heldDown} disconnections in ${SWITCH_EVENT_WINDOW_MS / 1000} s were not logged one by one` });
+    }
+    Object.assign(w, { windowStart: now, written: 0, heldUp: 0, heldDown: 0 });
   }
 
   /** The switch left for good (the runtime's grace period passed): forget what was kept for it, so
@@ -816,6 +847,7 @@ export class LoadBalancer implements LbControl, App {
   private tick(): void {
     const now = this.clock();
     const switches = this.o.controller.switches();
+    this.flushSwitchEvents(now);
     this.health.tick(now);
     for (const st of this.services.values()) {
       this.slowStartStep(st, now);
