@@ -128,7 +128,12 @@ describe('a cluster of controllers (etcd)', () => {
     await rig.start();
     const first = rig.members[0]!.leadership()!;
     await setUpServices(rig, 'nat', 'auto', ['b1', 'b2', 'b3']);
-    const before = await rig.roles();
+    // ovsdb shows each connection's role a few seconds after it changes (status is rate-limited).
+    let before: string[] = [];
+    await until('one master and two slaves on the switch', async () => {
+      before = await rig!.roles();
+      return before.filter((r) => r === 'master').length === 1 && before.filter((r) => r === 'slave').length === 2;
+    }, 15_000).catch(() => undefined);
     expect(before.filter((r) => r === 'master'), before.join(' ')).toHaveLength(1);
     expect(before.filter((r) => r === 'slave'), before.join(' ')).toHaveLength(2);
 
