@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { OfMessage } from '../openflow/types.js';
-import type { App, SwitchHandle } from './app.js';
+import { dpidToHex, type App, type SwitchHandle } from './app.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import { SwitchConnection, type ConnectionOptions } from './connection.js';
 import { createLogger, type Logger } from './log.js';
@@ -129,6 +129,10 @@ export class Controller {
   readonly warnLimit: LogLimiter;
   /** Switches connecting and leaving: a few lines per window, then a count. */
   private readonly churnLimit: LogLimiter;
+  /** The OpenFlow role asked of every switch (several controllers); none: the switch's default, equal. */
+  private role: { role: 'master' | 'slave'; generationId: bigint } | undefined;
+  /** What each switch answered to the last role request. */
+  private readonly roles = new Map<bigint, { role: string; generationId: bigint }>();
 
   constructor(private readonly opts: ControllerOptions = {}) {
     this.log = opts.logger ?? createLogger({ level: opts.logLevel, name: 'holdfast-controller' });
@@ -207,6 +211,38 @@ export class Controller {
     return this.live.get(typeof dpid === 'string' ? parseDpid(dpid) : dpid);
   }
 
+  /**
+   * Asks every switch for this role (OFPT_ROLE_REQUEST with the generation id), and each switch
+   * that connects later, before the apps see it: a master's messages come after its role request
+   * on the same connection, so the switch has taken the role before any flow-mod. Resolves when
+   * every connected switch has answered (failures are logged: a stale generation id means a
+   * newer leader exists).
+   */
+  async setRole(role: 'master' | 'slave', generationId: bigint): Promise<void> {
+    this.role = { role, generationId };
+    await Promise.all([...this.live.values()].map((c) => this.requestRole(c)));
+  }
+
+  /** The role each switch granted us, by datapath id (hex). */
+  switchRoles(): { dpid: string; role: string; generationId: string }[] {
+    return [...this.roles].map(([d, r]) => ({ dpid: dpidToHex(d), role: r.role, generationId: r.generationId.toString() }));
+  }
+
+  private requestRole(conn: SwitchConnection): Promise<void> {
+    const want = this.role;
+    if (!want) return Promise.resolve();
+    return conn.request({ type: 'role_request', role: want.role, generationId: want.generationId }).then(
+      (reply) => {
+        if (reply.type === 'role_reply') this.roles.set(conn.dpid, { role: reply.role, generationId: reply.generationId });
+      },
+      (err: Error) => {
+        this.roles.delete(conn.dpid);
+        this.warnLimit.warn(conn.dpidHex, { dpid: conn.dpidHex, role: want.role, generationId: want.generationId.toString(), err: err.message },
+          'switch refused our role request');
+      },
+    );
+  }
+
   /** Connection counters for one switch (tests, status views). */
   connectionStats(dpid: bigint): SwitchConnection['stats'] | undefined {
     return this.live.get(dpid)?.stats;
@@ -259,6 +295,7 @@ export class Controller {
         this.pendingConns.delete(c);
         if (this.live.get(c.dpid) === c) {
           this.live.delete(c.dpid);
+          this.roles.delete(c.dpid);
           this.reconciler.switchDown(c);
           this.dispatch((app) => app.switchDown?.(c, reason), 'switchDown');
           this.scheduleForget(c.dpid);
@@ -333,6 +370,7 @@ export class Controller {
     this.departed.delete(conn.dpid);
     this.pendingConns.delete(conn);
     this.live.set(conn.dpid, conn);
+    if (this.role) void this.requestRole(conn);
     this.reconciler.switchUp(conn);
     this.dispatch((app) => app.switchUp?.(conn), 'switchUp');
   }

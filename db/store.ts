@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import type { Backend, LbEvent, Service, SlotTableSnapshot, StoredEvent } from '../apps/lb/model.js';
 import { StoreError, sqliteCode } from './errors.js';
 import { INIT_HINT, RESTORE_HINT, checkOpenedDatabase, firstLine, inspectDbFile, sqliteHint } from './file-check.js';
+import type { BackendCountersRow, LbStore, ServiceCountersRow } from './lb-store.js';
 import { MIGRATIONS, migrate, type SchemaMigration } from './schema.js';
 import {
   type BackendRow,
@@ -21,6 +22,7 @@ import {
 
 export { StoreError } from './errors.js';
 export type { StoreErrorKind } from './errors.js';
+export type { BackendCountersRow, LbStore, ServiceCountersRow } from './lb-store.js';
 
 /** Service ids go into cookies and group ids: 24 bits. */
 export const SERVICE_ID_MAX = 0xff_ffff;
@@ -45,27 +47,9 @@ export const STORE_DEFAULTS = { maxEvents: 100_000, pruneEvery: 1_000, busyTimeo
 
 interface EventRow { id: number; at: number; event: string }
 
-/** A backend's traffic counters as kept (see apps/lb/traffic-ledger.ts, LedgerSnapshot). */
-export interface BackendCountersRow {
-  backendId: number;
-  packets: number;
-  bytes: number;
-  opened: number;
-  basePackets: number;
-  baseBytes: number;
-  baseOpened: number;
-}
-
-export interface ServiceCountersRow {
-  serviceId: number;
-  packetIns: number;
-  pinsInstalled: number;
-  pinsRemoved: number;
-}
-
 type Stmt = Database.Statement;
 
-export class Store {
+export class Store implements LbStore {
   private readonly maxEvents: number;
   private readonly pruneEvery: number;
   private appendsSincePrune = 0;
@@ -79,7 +63,7 @@ export class Store {
     saveSlots: Stmt; loadSlots: Stmt;
     listProfiles: Stmt; setProfile: Stmt; clearProfile: Stmt;
     saveBackendCounters: Stmt; loadBackendCounters: Stmt; saveServiceCounters: Stmt; loadServiceCounters: Stmt;
-    appendEvent: Stmt; eventsSince: Stmt; latestEvents: Stmt; lastEventId: Stmt; pruneEvents: Stmt;
+    appendEvent: Stmt; restoreEvent: Stmt; eventsSince: Stmt; latestEvents: Stmt; lastEventId: Stmt; pruneEvents: Stmt;
   };
 
   private constructor(private readonly db: Database.Database, readonly file: string, opts: StoreOptions) {
@@ -156,6 +140,7 @@ export class Store {
       ),
 
       appendEvent: p('INSERT INTO events (at, type, event) VALUES (?, ?, ?)'),
+      restoreEvent: p('INSERT INTO events (id, at, type, event) VALUES (?, ?, ?, ?)'),
       eventsSince: p('SELECT id, at, event FROM events WHERE id > ? ORDER BY id LIMIT ?'),
       latestEvents: p('SELECT id, at, event FROM events ORDER BY id DESC LIMIT ?'),
       lastEventId: p('SELECT ifnull(max(id), 0) FROM events').pluck(),
@@ -201,6 +186,33 @@ export class Store {
 
   close(): void {
     if (this.db.open) this.db.close();
+  }
+
+  /** Every write is on disk (WAL) when its call returns. */
+  flush(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  // --- for a cache of another store (db/etcd-store.ts): restore ids and events as they were ---
+
+  /** The id counters (the highest service and backend ids ever handed out). */
+  idCounters(): { serviceId: number; backendId: number } {
+    return this.run('read the id counters', () => ({
+      serviceId: this.s.counter.get('service_id') as number, backendId: this.s.counter.get('backend_id') as number,
+    }));
+  }
+
+  /** Raises the id counters to at least these values. */
+  raiseIdCounters(c: { serviceId: number; backendId: number }): void {
+    this.run('restore the id counters', () => {
+      this.s.raiseCounter.run(c.serviceId, 'service_id');
+      this.s.raiseCounter.run(c.backendId, 'backend_id');
+    });
+  }
+
+  /** Inserts an event with its original id (the next appended one continues after it). */
+  restoreEvent(e: StoredEvent): void {
+    this.run(`restore event ${e.id}`, () => this.s.restoreEvent.run(e.id, e.at, e.event.type, JSON.stringify(e.event)));
   }
 
   get isOpen(): boolean {

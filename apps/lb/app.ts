@@ -9,7 +9,7 @@ import { SWITCH_PROFILES, type SwitchProfile } from '../../controller/capabiliti
 import { flowKey as desiredFlowKey } from '../../controller/desired.js';
 import type { DesiredState } from '../../controller/reconciler.js';
 import type { Logger } from '../../controller/log.js';
-import type { Store } from '../../db/store.js';
+import type { LbStore } from '../../db/lb-store.js';
 import { buildArpReply, buildArpRequest } from '../../openflow/packet/build.js';
 import { extractFlowKeyInto } from '../../openflow/packet/flowkey.js';
 import { parsePacket } from '../../openflow/packet/parse.js';
@@ -49,7 +49,7 @@ import { checkIpv4, normalizeMac, parseBackendKey, validateBackendSpec, validate
 
 export interface LoadBalancerOptions {
   controller: Controller;
-  store: Store;
+  store: LbStore;
   log?: Logger;
   clock?: () => number;
   /** Migration timer resolution. */

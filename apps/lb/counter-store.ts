@@ -4,10 +4,10 @@
 // since the last write for the controller counters; traffic of entries still live is counted again
 // by the switches' aggregates (traffic-ledger.ts), so only entries that ended unseen are lost.
 
-import type { Store } from '../../db/store.js';
+import type { LbStore } from '../../db/lb-store.js';
 import type { ServiceState } from './service-state.js';
 
-export function saveCounters(store: Store, services: Iterable<ServiceState>, at: number): void {
+export function saveCounters(store: LbStore, services: Iterable<ServiceState>, at: number): void {
   const backends = [];
   const svcs = [];
   for (const st of services) {
@@ -23,7 +23,7 @@ export function saveCounters(store: Store, services: Iterable<ServiceState>, at:
   store.saveCounters(backends, svcs, at);
 }
 
-export function restoreCounters(store: Store, byId: ReadonlyMap<number, ServiceState>): void {
+export function restoreCounters(store: LbStore, byId: ReadonlyMap<number, ServiceState>): void {
   const owner = new Map<number, ServiceState>();
   for (const st of byId.values()) for (const id of st.backends.keys()) owner.set(id, st);
   for (const r of store.loadBackendCounters()) {

@@ -117,8 +117,11 @@ export function buildProgram(): Command {
     .option('--takeover-probe <ms>', 'a connected switch has this long to answer an echo before a newcomer with its dpid replaces it (0: newest wins)', '3000')
     .option('--monitor-ip <ip>', 'health probes come from this IP (an unused address in the backends\' subnet); without it tcp/udp checks fall back to ARP')
     .option('--monitor-mac <mac>', 'health probes come from this MAC (default 02:48:46:ff:ff:fe)')
+    .option('--etcd <url,...>', 'keep the state in etcd and run as one of several controllers (leader election; --db is not used)')
+    .option('--etcd-prefix <prefix>', 'the cluster\'s keys in etcd', '/holdfast/')
+    .option('--lease-ttl <s>', 'leader lease in seconds: a dead leader is replaced within about this long', '2')
     .addOption(new Option('--log <level>', 'log level (env HOLDFAST_LOG)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
-    .action(async (o: { openflow: string; api: string; db: string; token?: string; tlsCert?: string; tlsKey?: string; tlsCa?: string; apiTlsCert?: string; apiTlsKey?: string; log?: string; initDb?: boolean; allowDpid?: string[]; takeoverProbe: string; monitorIp?: string; monitorMac?: string }) => {
+    .action(async (o: { openflow: string; api: string; db: string; token?: string; tlsCert?: string; tlsKey?: string; tlsCa?: string; apiTlsCert?: string; apiTlsKey?: string; log?: string; initDb?: boolean; allowDpid?: string[]; takeoverProbe: string; monitorIp?: string; monitorMac?: string; etcd?: string; etcdPrefix: string; leaseTtl: string }) => {
       if (o.monitorMac !== undefined && o.monitorIp === undefined) throw new CliError('--monitor-mac needs --monitor-ip');
       const tlsGiven = [o.tlsCert, o.tlsKey, o.tlsCa].filter((x) => x !== undefined).length;
       if (tlsGiven !== 0 && tlsGiven !== 3) throw new CliError('TLS needs all of --tls-cert, --tls-key and --tls-ca');
@@ -137,6 +140,13 @@ export function buildProgram(): Command {
           ...(o.allowDpid && { allowDpids: o.allowDpid.flatMap((l) => l.split(',')).map((d) => BigInt(`0x${parseDpid(d)}`)) }),
           takeoverProbeMs: parseIntArg(o.takeoverProbe, 'takeover probe', 0, 600_000),
         },
+        ...(o.etcd !== undefined && {
+          etcd: {
+            endpoints: o.etcd.split(',').map((u) => u.trim()).filter((u) => u !== ''),
+            prefix: o.etcdPrefix,
+            leaseTtlSeconds: parseIntArg(o.leaseTtl, 'lease TTL', 1, 3600),
+          },
+        }),
         ...(o.monitorIp !== undefined && {
           monitor: { ip: checkIp(o.monitorIp, 'monitor IP'), ...(o.monitorMac !== undefined && { mac: parseMac(o.monitorMac) }) },
         }),

@@ -10,8 +10,9 @@ import { startManagementServer, type ManagementServer } from '../../controller/m
 import { Store } from '../../db/store.js';
 import type { HostPort } from './args.js';
 import { CliError } from './errors.js';
+import type { EtcdOptions } from './start-cluster.js';
 
-type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 export interface StartOptions {
   openflow: HostPort;
@@ -26,6 +27,8 @@ export interface StartOptions {
   /** Switch admission (see ControllerOptions.allowDpids and takeoverProbeMs). */
   admission?: { allowDpids?: bigint[]; takeoverProbeMs?: number };
   logLevel?: string;
+  /** Keep the state in etcd and run as one member of a cluster of controllers (start-cluster.ts). */
+  etcd?: EtcdOptions;
   /** The health monitor's address (LoadBalancerOptions.monitor). */
   monitor?: { ip: string; mac?: string };
   /** Where the "listening" lines go (default stdout). */
@@ -59,18 +62,12 @@ function readPem(file: string, what: string): Buffer {
   }
 }
 
-function urlHost(host: string): string {
+export function urlHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
-/** Starts everything; the returned handle stops it. */
-export async function startHoldfast(o: StartOptions): Promise<Running> {
-  // Refuse an open API before touching anything else.
-  try {
-    assertBindAllowed(o.api.host, o.token);
-  } catch (err) {
-    throw new CliError((err as Error).message);
-  }
+/** Reads and checks the OpenFlow and API TLS material, before anything listens: a bad file is one clear line. */
+export function loadStartTls(o: Pick<StartOptions, 'tls' | 'apiTls'>): { tls: TlsOptions | undefined; apiPems: { cert: Buffer; key: Buffer } | undefined } {
   const pems = o.tls && {
     cert: readPem(o.tls.cert, 'certificate'), key: readPem(o.tls.key, 'key'), ca: readPem(o.tls.ca, 'CA certificate'),
   };
@@ -91,6 +88,18 @@ export async function startHoldfast(o: StartOptions): Promise<Running> {
       throw new CliError((err as Error).message);
     }
   }
+  return { tls, apiPems };
+}
+
+/** Starts everything; the returned handle stops it. */
+export async function startHoldfast(o: StartOptions): Promise<Running> {
+  // Refuse an open API before touching anything else.
+  try {
+    assertBindAllowed(o.api.host, o.token);
+  } catch (err) {
+    throw new CliError((err as Error).message);
+  }
+  const { tls, apiPems } = loadStartTls(o);
   const level = o.logLevel as LogLevel | undefined;
 
   const cleanups: (() => Promise<void> | void)[] = [];
@@ -170,7 +179,9 @@ export async function startHoldfast(o: StartOptions): Promise<Running> {
 
 /** The `start` verb: runs until SIGINT/SIGTERM, then shuts down in order. */
 export async function runStart(o: StartOptions): Promise<void> {
-  const running = await startHoldfast(o);
+  const running = o.etcd
+    ? await (await import('./start-cluster.js')).startClusterMember({ ...o, etcd: o.etcd })
+    : await startHoldfast(o);
   if (o.handleSignals === false) return;
   await new Promise<void>((resolve) => {
     let stopping = false;

@@ -134,7 +134,7 @@ function uninstallHooks(): void {
 
 interface ActiveProxy { labPort: number; socat: ChildProcess; fwd: Forwarder; target: LabController }
 interface ListenProxy { rootPort: number; socat: ChildProcess; fwd: Forwarder }
-interface BridgeRuntime { spec: PlannedBridge; active?: ActiveProxy; listen?: ListenProxy }
+interface BridgeRuntime { spec: PlannedBridge; active?: ActiveProxy; more: ActiveProxy[]; listen?: ListenProxy }
 
 /** First port used inside the lab namespace for controller proxies (the namespace is private). */
 const FIRST_LAB_PORT = 16_000;
@@ -155,7 +155,7 @@ class OvsLab implements Lab {
     this.runDir = plan.runDir;
     this.ovsNetns = plan.ovsNetns;
     this.hosts = new Map(plan.hosts.map((h) => [h.name, h]));
-    for (const b of plan.bridges) this.bridges.set(b.name, { spec: b });
+    for (const b of plan.bridges) this.bridges.set(b.name, { spec: b, more: [] });
   }
 
   private get ovsEnv(): NodeJS.ProcessEnv {
@@ -207,6 +207,7 @@ class OvsLab implements Lab {
       const rt = this.bridge(b.name);
       if (b.listenPort !== undefined) rt.listen = await this.startListenProxy(b.name, b.listenPort);
       if (b.controller) rt.active = await this.startActiveProxy(b.name, b.controller);
+      for (const c of b.moreControllers) rt.more.push(await this.startActiveProxy(b.name, c));
       await this.applyControllers(rt);
     }
   }
@@ -297,9 +298,9 @@ class OvsLab implements Lab {
   private async applyControllers(rt: BridgeRuntime): Promise<void> {
     const name = rt.spec.name;
     const targets: string[][] = [];
-    if (rt.active) {
+    for (const a of [...(rt.active ? [rt.active] : []), ...rt.more]) {
       // Out of band: no hidden in-band flows; fast reconnects so tests restarting a controller don't wait 8 s.
-      targets.push([`target="${controllerTarget(rt.active.target, rt.active.labPort)}"`, 'connection_mode=out-of-band', 'max_backoff=1000']);
+      targets.push([`target="${controllerTarget(a.target, a.labPort)}"`, 'connection_mode=out-of-band', 'max_backoff=1000']);
     }
     if (rt.listen) targets.push([`target="ptcp:${rt.spec.listenPort}:127.0.0.1"`]);
     if (targets.length === 0) {
@@ -374,6 +375,7 @@ class OvsLab implements Lab {
     const closing: Promise<void>[] = [];
     for (const rt of this.bridges.values()) {
       if (rt.active) closing.push(rt.active.fwd.close());
+      for (const a of rt.more.splice(0)) closing.push(a.fwd.close());
       if (rt.listen) closing.push(rt.listen.fwd.close());
       rt.active = undefined;
       rt.listen = undefined;

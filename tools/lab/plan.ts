@@ -15,6 +15,8 @@ export interface LabBridgeSpec {
   datapathId?: string;
   /** Controller the bridge connects to (reached from the lab namespace through a unix-socket proxy). */
   controller?: LabController | null;
+  /** Further controllers the bridge connects to at the same time (a cluster of controllers). */
+  moreControllers?: LabController[];
   /** The bridge listens (ptcp:) on this port inside the lab namespace; exposed on a root-loopback port. */
   listenPort?: number;
 }
@@ -67,6 +69,7 @@ export interface PlannedBridge {
   protocols: string[];
   datapathId?: string;
   controller: LabController | null;
+  moreControllers: LabController[];
   listenPort?: number;
 }
 
@@ -126,8 +129,9 @@ export function planLab(spec: LabSpec, id: string, runDir: string): LabPlan {
     if (protocols.length === 0 || protocols.some((p) => !OF_VERSIONS.has(p))) throw new LabSpecError(`bridge ${b.name}: bad protocols ${protocols.join(',')}`);
     if (b.datapathId !== undefined && !/^[0-9a-fA-F]{16}$/.test(b.datapathId)) throw new LabSpecError(`bridge ${b.name}: datapathId must be 16 hex digits`);
     checkController(b.name, b.controller);
+    for (const c of b.moreControllers ?? []) checkController(b.name, c);
     if (b.listenPort !== undefined) checkPort(`bridge ${b.name} listenPort`, b.listenPort);
-    return { name: b.name, protocols, datapathId: b.datapathId?.toLowerCase(), controller: b.controller ?? null, listenPort: b.listenPort };
+    return { name: b.name, protocols, datapathId: b.datapathId?.toLowerCase(), controller: b.controller ?? null, moreControllers: b.moreControllers ?? [], listenPort: b.listenPort };
   });
 
   const hostNames = new Set<string>();

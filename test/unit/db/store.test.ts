@@ -1,19 +1,53 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { LbEvent, SlotTableSnapshot } from '../../../apps/lb/model.js';
+import { EtcdStore } from '../../../db/etcd-store.js';
+import type { LbStore } from '../../../db/lb-store.js';
 import { SERVICE_ID_MAX, Store, StoreError } from '../../../db/store.js';
+import { startEtcd, type TestEtcd } from '../../helpers/etcd.js';
 import { backend, service, tempDir } from './fixtures.js';
 
-let tmp: ReturnType<typeof tempDir>;
-let store: Store;
+// The same tests against both implementations of the storage interface: SQLite (the default) and
+// etcd (a real etcd started for this file; each test gets its own key prefix). "Reopen" closes
+// the store (which ships everything to etcd) and loads a new one from the same place.
+interface Impl {
+  name: 'sqlite' | 'etcd';
+  open(opts?: { maxEvents?: number; pruneEvery?: number }): Promise<LbStore>;
+}
 
-beforeEach(() => {
-  tmp = tempDir();
-  store = Store.open(tmp.file());
+let etcd: TestEtcd | undefined;
+let prefixNo = 0;
+let tmp: ReturnType<typeof tempDir>;
+
+const IMPLS: Impl[] = [
+  { name: 'sqlite', open: async (opts = {}) => Store.open(tmp.file(), opts) },
+  {
+    name: 'etcd',
+    open: async (opts = {}) => {
+      etcd ??= await startEtcd();
+      return EtcdStore.open(etcd.client(), { prefix: `/test${prefixNo}/`, ...opts });
+    },
+  },
+];
+
+afterAll(async () => {
+  await etcd?.stop();
 });
-afterEach(() => {
-  store.close();
+
+describe.each(IMPLS)('$name store', (impl) => {
+let store: LbStore;
+
+beforeAll(async () => {
+  if (impl.name === 'etcd') etcd ??= await startEtcd();
+}, 30_000);
+beforeEach(async () => {
+  tmp = tempDir();
+  prefixNo++;
+  store = await impl.open();
+});
+afterEach(async () => {
+  await store.close();
   tmp.cleanup();
 });
 
@@ -186,7 +220,7 @@ describe('backends', () => {
     expect(e.kind).toBe('invalid');
   });
 
-  it('allocates backend ids monotonically, never reusing one, past explicitly inserted ids', () => {
+  it('allocates backend ids monotonically, never reusing one, past explicitly inserted ids', async () => {
     const a = store.nextBackendId();
     const b = store.nextBackendId();
     expect(b).toBe(a + 1);
@@ -195,8 +229,8 @@ describe('backends', () => {
     expect(store.nextBackendId()).toBe(b + 1);
     store.insertBackend(backend(100, 'web'));
     expect(store.nextBackendId()).toBe(101);
-    store.close();
-    store = Store.open(tmp.file());
+    await store.close();
+    store = await impl.open();
     expect(store.nextBackendId()).toBe(102);
   });
 });
@@ -241,7 +275,7 @@ describe('slot tables', () => {
       });
     }
     const perSaveUs = Number(process.hrtime.bigint() - t0) / 1000 / n;
-    console.log(`saveSlotTable, 256 slots, file-backed WAL: ${perSaveUs.toFixed(1)} µs per save`);
+    console.log(`saveSlotTable, 256 slots, ${impl.name === 'sqlite' ? 'file-backed WAL' : 'etcd (cache; shipped behind)'}: ${perSaveUs.toFixed(1)} µs per save`);
     const loaded = store.loadSlotTable('web')!;
     expect(loaded.owners).toEqual(owners);
     expect(loaded.migrations[0].slot).toBe((n - 1) % 256);
@@ -290,9 +324,9 @@ describe('events', () => {
     expect(store.eventsSince(0).map((s) => s.event)).toStrictEqual(all);
   });
 
-  it('prunes to at most maxEvents every pruneEvery appends, and ids never go back', () => {
-    store.close();
-    store = Store.open(tmp.file(), { maxEvents: 50, pruneEvery: 10 });
+  it('prunes to at most maxEvents every pruneEvery appends, and ids never go back', async () => {
+    await store.close();
+    store = await impl.open({ maxEvents: 50, pruneEvery: 10 });
     let last = 0;
     for (let i = 0; i < 205; i++) last = store.appendEvent(ev(i), i).id;
     // The last prune ran at append 200; 5 more since.
@@ -304,10 +338,64 @@ describe('events', () => {
     expect(store.eventsSince(0, 1000)).toHaveLength(50);
 
     // Reopening prunes at once with a smaller cap, and the next id continues past the last.
-    store.close();
-    store = Store.open(tmp.file(), { maxEvents: 20 });
+    await store.close();
+    store = await impl.open({ maxEvents: 20 });
     expect(store.eventsSince(0, 1000)).toHaveLength(20);
     expect(store.appendEvent(ev(0)).id).toBe(last + 1);
+  });
+});
+
+describe('reopening', () => {
+  it('keeps everything: services (renamed), backends, slot tables, profiles, counters, events, ids', async () => {
+    store.insertService(service(1, 'web'));
+    store.insertService(service(2, 'gone'));
+    store.insertBackend(backend(1, 'web', { port: 8080, locations: { '0000000000000001': 3 } }));
+    store.insertBackend(backend(2, 'web', { ip: '192.168.7.7', state: 'draining', drainStartedAt: 5 }));
+    store.insertBackend(backend(3, 'gone'));
+    store.saveSlotTable('web', { owners: [1, 2, null], migrations: [{ slot: 2, from: 1, to: null, startedAt: 1, lastFromPinAt: 2, phase: 'query' }] });
+    store.saveSlotTable('gone', { owners: [3], migrations: [] });
+    store.updateService(service(1, 'www', { port: 8081 }));
+    store.deleteService('gone');
+    store.setSwitchProfile('00000000000000aa', 'ovs');
+    store.setSwitchProfile('00000000000000bb', 'openflow13');
+    store.setSwitchProfile('00000000000000bb', null);
+    store.saveCounters(
+      [{ backendId: 1, packets: 10, bytes: 1000, opened: 2, basePackets: 1, baseBytes: 100, baseOpened: 0 }],
+      [{ serviceId: 1, packetIns: 7, pinsInstalled: 3, pinsRemoved: 1 }],
+    );
+    const ev = store.appendEvent({ type: 'service_added', service: 'www' }, 42);
+    const serviceId = store.nextServiceId();
+    const before = {
+      services: store.listServices(), backends: store.listBackends(), slots: store.loadSlotTable('www'),
+      profiles: store.listSwitchProfiles(), bc: store.loadBackendCounters(), sc: store.loadServiceCounters(),
+      events: store.eventsSince(0),
+    };
+    await store.flush();
+    await store.close();
+    store = await impl.open();
+    expect({
+      services: store.listServices(), backends: store.listBackends(), slots: store.loadSlotTable('www'),
+      profiles: store.listSwitchProfiles(), bc: store.loadBackendCounters(), sc: store.loadServiceCounters(),
+      events: store.eventsSince(0),
+    }).toStrictEqual(before);
+    expect(store.getService('www')?.port).toBe(8081);
+    expect(store.loadSlotTable('gone')).toBeUndefined();
+    expect(store.nextServiceId()).toBe(serviceId + 1);
+    expect(store.appendEvent({ type: 'service_removed', service: 'www' }).id).toBe(ev.id + 1);
+  });
+
+  it('keeps nothing of a transaction that threw', async () => {
+    store.insertService(service(1, 'web'));
+    expect(() => store.transaction(() => {
+      store.insertBackend(backend(1, 'web'));
+      store.appendEvent({ type: 'backend_added', service: 'web', backend: 'x' });
+      throw new Error('no');
+    })).toThrow('no');
+    await store.close();
+    store = await impl.open();
+    expect(store.listBackends()).toEqual([]);
+    expect(store.eventsSince(0)).toEqual([]);
+    expect(store.listServices()).toHaveLength(1);
   });
 });
 
@@ -344,7 +432,7 @@ describe('transactions and lifecycle', () => {
     expect(store.listServices()).toEqual([]);
   });
 
-  it('works in memory', () => {
+  it.runIf(impl.name === 'sqlite')('works in memory', () => {
     const mem = Store.open(':memory:');
     mem.insertService(service(1, 'web'));
     expect(mem.getService('web')?.id).toBe(1);
@@ -353,7 +441,7 @@ describe('transactions and lifecycle', () => {
     mem.close(); // idempotent
   });
 
-  it('explains a file that cannot be opened or is not a database', () => {
+  it.runIf(impl.name === 'sqlite')('explains a file that cannot be opened or is not a database', () => {
     const missingDir = storeError(() => Store.open(join(tmp.dir, 'no', 'such', 'dir', 'x.db')));
     expect(missingDir.kind).toBe('sqlite');
     expect(missingDir.message).toMatch(/x\.db: cannot open it: .*directory does not exist/);
@@ -363,4 +451,5 @@ describe('transactions and lifecycle', () => {
     expect(notDb.kind).toBe('not_holdfast');
     expect(notDb.message).toMatch(/junk\.db is not a Holdfast database \(not an SQLite file/);
   });
+});
 });

@@ -1,0 +1,184 @@
+// Three real `holdfast start --etcd` processes, one real etcd, one real Open vSwitch pointed at all
+// three controllers. The leader is killed with SIGKILL in the middle of a drain while 200
+// long-lived connections (half idle) and new connections run through the switch (`ovs` profile):
+// another member becomes leader within about 2 s, takes the master role with a higher generation
+// id (the switch says so), loads the state from etcd, and the drain started on the dead leader
+// completes on the new one; nothing breaks.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startLab } from '../../tools/lab/lab.js';
+import { startEtcd, type TestEtcd } from '../helpers/etcd.js';
+import { CLI, ensureBuilt, runCli, type HoldfastProcess } from '../helpers/holdfast-process.js';
+import { describeOutcome, onBoth, outcome, ProcRig, setUpServices, sleep, startWorkload } from '../helpers/proc-rig.js';
+import { until } from '../helpers/wait-for.js';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => (a && typeof a === 'object' ? resolve(a.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+interface Member {
+  name: string;
+  ofPort: number;
+  apiPort: number;
+  proc: ChildProcess;
+  out: () => string;
+  /** From "cluster: leader, generation G, elected at T, state loaded at L". */
+  leadership: () => { generation: bigint; electedAt: number; loadedAt: number } | undefined;
+  exited: Promise<void>;
+}
+
+async function startMember(name: string, etcdUrl: string): Promise<Member> {
+  const ofPort = await freePort();
+  const apiPort = await freePort();
+  const proc = spawn(process.execPath, [
+    CLI, 'start', '--etcd', etcdUrl, '--lease-ttl', '1', '--openflow', `127.0.0.1:${ofPort}`, '--api', `127.0.0.1:${apiPort}`,
+  ], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HOLDFAST_TOKEN: undefined } });
+  let out = '';
+  proc.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+  proc.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
+  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  await until(`${name} to listen for switches`, () => /openflow listening/.test(out) || proc.exitCode !== null, 15_000);
+  if (proc.exitCode !== null) throw new Error(`${name} exited: ${out}`);
+  return {
+    name, ofPort, apiPort, proc, exited, out: () => out,
+    leadership: () => {
+      const m = /cluster: leader, generation (\d+), elected at (\d+), state loaded at (\d+)/.exec(out);
+      return m ? { generation: BigInt(m[1]!), electedAt: Number(m[2]), loadedAt: Number(m[3]) } : undefined;
+    },
+  };
+}
+
+function asProc(m: Member): HoldfastProcess {
+  const api = `http://127.0.0.1:${m.apiPort}`;
+  const alive = (): boolean => m.proc.exitCode === null && m.proc.signalCode === null;
+  return {
+    api, apiPort: m.apiPort, openflowPort: m.ofPort, dir: '', db: '', proc: m.proc,
+    cli: (args, env = {}) => runCli(args, { HOLDFAST_API: api, ...env }),
+    kill: async () => { if (alive()) { m.proc.kill('SIGKILL'); await m.exited; } },
+    stop: async () => { if (alive()) { m.proc.kill('SIGTERM'); await m.exited; } },
+    stderr: () => m.out(),
+  };
+}
+
+/** The proc rig's services, workload and checks, with a cluster instead of one controller. */
+class ClusterRig extends ProcRig {
+  etcd: TestEtcd | undefined;
+  members: Member[] = [];
+
+  override async start(): Promise<void> {
+    ensureBuilt();
+    this.etcd = await startEtcd();
+    // The first member leads; the others follow (their slave role requests carry its generation).
+    for (const n of ['m1', 'm2', 'm3']) {
+      const m = await startMember(n, this.etcd.url);
+      this.members.push(m);
+      if (n === 'm1') await until('m1 to lead', () => m.leadership() !== undefined, 15_000);
+    }
+    const [first, ...more] = this.members.map((m) => ({ host: '127.0.0.1', port: m.ofPort }));
+    this.lab = await startLab({
+      name: 'cluster',
+      bridges: [{ name: 'br0', controller: first!, moreControllers: more }],
+      hosts: [
+        ...this.opts.clients.map((name, i) => ({ name, bridge: 'br0', ip: `10.0.0.${i + 1}/24` })),
+        ...this.opts.backends.map((name, i) => ({ name, bridge: 'br0', ip: `10.0.0.${i + 11}/24` })),
+      ],
+    });
+    this.proc = asProc(this.members[0]!);
+    await this.waitForSwitch();
+  }
+
+  /** Each controller connection's role as Open vSwitch sees it (the lab's proxies hide which member is which). */
+  async roles(): Promise<string[]> {
+    const csv = await this.lab.vsctl(['--format=csv', '--no-headings', '--columns=role,is_connected', 'list', 'Controller']);
+    return csv.trim().split('\n').map((line) => {
+      const [role, connected] = line.split(',');
+      return connected === 'true' ? role ?? '' : 'down';
+    });
+  }
+
+  override async stop(): Promise<void> {
+    for (const m of this.members) if (m.proc.exitCode === null && m.proc.signalCode === null) m.proc.kill('SIGKILL');
+    await Promise.all(this.members.map((m) => m.exited));
+    this.proc = undefined;
+    await super.stop();
+    await this.etcd?.stop();
+  }
+}
+
+const CLIENTS = ['c1', 'c2'];
+const BACKENDS = ['b1', 'b2', 'b3'];
+
+describe('a cluster of controllers (etcd)', () => {
+  let rig: ClusterRig | undefined;
+  afterEach(async () => {
+    await rig?.stop();
+    rig = undefined;
+  });
+
+  it('ovs profile: SIGKILL of the leader mid-drain: a follower leads within 2 s with a higher generation, the drain completes, nothing breaks', async () => {
+    rig = new ClusterRig({ clients: CLIENTS, backends: BACKENDS });
+    await rig.start();
+    const first = rig.members[0]!.leadership()!;
+    await setUpServices(rig, 'nat', 'auto', ['b1', 'b2', 'b3']);
+    // ovsdb shows each connection's role a few seconds after it changes (status is rate-limited).
+    let before: string[] = [];
+    await until('one master and two slaves on the switch', async () => {
+      before = await rig!.roles();
+      return before.filter((r) => r === 'master').length === 1 && before.filter((r) => r === 'slave').length === 2;
+    }, 15_000).catch(() => undefined);
+    expect(before.filter((r) => r === 'master'), before.join(' ')).toHaveLength(1);
+    expect(before.filter((r) => r === 'slave'), before.join(' ')).toHaveLength(2);
+
+    const work = startWorkload(rig, 40_000);
+    await sleep(6_000);
+    await onBoth(rig, 'nat', 'drain', 'b1');
+    expect((await rig.service('tcp')).backends.find((b) => b.ip === rig!.ip('b1'))?.state).toBe('draining');
+    await sleep(2_000);
+
+    const killedAt = Date.now();
+    await rig.proc!.kill();
+    let next: Member | undefined;
+    await until('another member to lead', () => {
+      next = rig!.members.slice(1).find((m) => m.leadership() !== undefined);
+      return next !== undefined;
+    }, 10_000);
+    const won = next!.leadership()!;
+    const failoverMs = won.electedAt - killedAt;
+    console.log(`failover: leader SIGKILLed, ${next!.name} elected after ${failoverMs} ms, state loaded after ${won.loadedAt - killedAt} ms;`
+      + ` generation ${first.generation} -> ${won.generation}`);
+    expect(failoverMs).toBeLessThan(2_500);
+    expect(won.generation).toBeGreaterThan(first.generation);
+    rig.proc = asProc(next!);
+    await until('the switch to see one master again', async () => {
+      const roles = await rig!.roles();
+      return roles.filter((r) => r === 'master').length === 1 && roles.filter((r) => r === 'slave').length === 1;
+    }, 10_000);
+
+    // The new leader carries on from etcd: b1 is still draining there, and a pool change works.
+    expect((await rig.service('tcp')).backends.find((b) => b.ip === rig!.ip('b1'))?.state).toBe('draining');
+    await onBoth(rig, 'nat', 'weight', 'b3', '3');
+
+    const o = await outcome(work);
+    console.log(describeOutcome('ovs nat, cluster of 3, leader SIGKILLed mid-drain', o));
+    expect(o.longOpened).toBe(200);
+    expect(o.busyBroken, JSON.stringify(o.busyReports.flatMap((r) => r.long.failures).slice(0, 5))).toBe(0);
+    expect(o.idleBroken, JSON.stringify(o.idleReports.flatMap((r) => r.long.failures).slice(0, 5))).toBe(0);
+    expect(o.newFailed).toBe(0);
+    expect(o.udpFailures).toBe(0);
+    expect(o.stickiness).toBe(0);
+    // The drain started on the dead leader ends on the new one once b1's connections are gone.
+    await until('b1 drained on the new leader', async () => {
+      const v = await rig!.service('tcp');
+      return v.backends.find((b) => b.ip === rig!.ip('b1'))?.state === 'drained';
+    }, 30_000);
+    expect((await rig.service('tcp')).backends.find((b) => b.ip === rig!.ip('b3'))?.weight).toBe(3);
+  }, 240_000);
+});

@@ -1,0 +1,118 @@
+// `holdfast start --etcd URL[,URL]`: one member of a cluster of controllers. Every member listens
+// for switches at once (switches point at all of them) and holds its connections as a slave, so
+// a failover needs no reconnection. Only the elected leader loads the state from etcd, runs the
+// load balancer and L2 forwarding, and serves the management API; the others wait.
+import { Etcd3 } from 'etcd3';
+import { L2Forwarding } from '../../apps/l2/forwarding.js';
+import { LoadBalancer } from '../../apps/lb/app.js';
+import { ClusterMember } from '../../controller/cluster.js';
+import { Controller } from '../../controller/index.js';
+import { assertBindAllowed } from '../../controller/management/auth.js';
+import { startManagementServer } from '../../controller/management/server.js';
+import { EtcdStore } from '../../db/etcd-store.js';
+import { CliError } from './errors.js';
+import { loadStartTls, urlHost, type LogLevel, type StartOptions } from './start.js';
+
+export interface EtcdOptions {
+  endpoints: string[];
+  /** Keys of this cluster live under it (several clusters may share an etcd). */
+  prefix: string;
+  leaseTtlSeconds: number;
+}
+
+export interface ClusterRunning {
+  controller: Controller;
+  member: ClusterMember;
+  stop(): Promise<void>;
+}
+
+/** Exits the process: a controller whose leadership cannot be trusted must not act on switches. */
+function fatal(out: NodeJS.WritableStream, why: string): never {
+  out.write(`holdfast: ${why}; exiting (a restarted controller rejoins as a follower)\n`);
+  process.exit(3);
+}
+
+export async function startClusterMember(o: StartOptions & { etcd: EtcdOptions }): Promise<ClusterRunning> {
+  try {
+    assertBindAllowed(o.api.host, o.token);
+  } catch (err) {
+    throw new CliError((err as Error).message);
+  }
+  const { tls, apiPems } = loadStartTls(o);
+  const out = o.out ?? process.stdout;
+  const prefix = o.etcd.prefix.endsWith('/') ? o.etcd.prefix : `${o.etcd.prefix}/`;
+  const client = new Etcd3({ hosts: o.etcd.endpoints });
+  try {
+    await client.get(`${prefix}generation`).options({ deadline: Date.now() + 5_000 }).string();
+  } catch (err) {
+    client.close();
+    throw new CliError(`cannot reach etcd at ${o.etcd.endpoints.join(',')}: ${(err as Error).message}`);
+  }
+
+  const cleanups: (() => Promise<void> | void)[] = [() => client.close()];
+  const stop = async (): Promise<void> => {
+    for (const c of cleanups.splice(0).reverse()) {
+      try {
+        await c();
+      } catch { /* keep closing the rest */ }
+    }
+  };
+
+  const controller = new Controller({
+    listeners: [{ host: o.openflow.host, port: o.openflow.port, tls: tls !== undefined }], tls, logLevel: o.logLevel as LogLevel | undefined,
+    ...o.admission,
+    ...(o.tuning?.auditIntervalMs !== undefined ? { auditIntervalMs: o.tuning.auditIntervalMs } : {}),
+  });
+  try {
+    await controller.start();
+  } catch (err) {
+    await stop();
+    const e = err as NodeJS.ErrnoException;
+    throw new CliError(`cannot listen for OpenFlow on ${o.openflow.host}:${o.openflow.port}: ${e.code === 'EADDRINUSE' ? 'address already in use' : e.message}`);
+  }
+  cleanups.push(() => controller.stop());
+  const of = controller.addresses()[0] ?? { host: o.openflow.host, port: o.openflow.port, tls: false };
+  const apiUrl = `${apiPems ? 'https' : 'http'}://${urlHost(o.api.host)}:${o.api.port}`;
+  const log = controller.log.child({ component: 'cluster' });
+
+  const member = new ClusterMember({
+    client, prefix, ttlSeconds: o.etcd.leaseTtlSeconds, log,
+    member: { name: `${urlHost(of.host)}:${of.port}`, api: apiUrl, openflow: `${urlHost(of.host)}:${of.port}` },
+    following: async (generationId, leader) => {
+      await controller.setRole('slave', generationId);
+      out.write(`cluster: following (leader ${leader?.name ?? 'none yet'}, generation ${generationId})\n`);
+    },
+    lost: (err) => fatal(out, `lost the cluster lease (${err.message})`),
+    elected: async (generationId, fence) => {
+      const electedAt = Date.now();
+      // Switches first: from here on they take flow-mods from us only, and refuse the old leader.
+      await controller.setRole('master', generationId);
+      const store = await EtcdStore.open(client, {
+        prefix: `${prefix}state/`, fence,
+        onFenced: (why) => fatal(out, `a write to etcd was refused: ${why}`),
+        onWriteError: (err) => log.warn({ err: err.message }, 'etcd write failed; retrying'),
+      });
+      cleanups.push(() => store.close());
+      controller.use(new L2Forwarding(controller.reconciler));
+      const lb = new LoadBalancer({
+        ...(o.monitor ? { monitor: o.monitor } : {}), ...o.tuning?.lb, controller, store, log: controller.log.child({ component: 'lb' }),
+      });
+      lb.start();
+      cleanups.push(() => lb.stop());
+      cleanups.push(() => lb.park());
+      const mgmt = await startManagementServer({
+        host: o.api.host, port: o.api.port, token: o.token, control: lb, switches: controller,
+        ...(apiPems ? { tls: apiPems } : {}), log: controller.log.child({ component: 'management' }),
+      });
+      cleanups.push(() => mgmt.close());
+      out.write(`cluster: leader, generation ${generationId}, elected at ${electedAt}, state loaded at ${Date.now()}\n`);
+      out.write(`api listening on ${apiPems ? 'https' : 'http'}://${urlHost(mgmt.address.host)}:${mgmt.address.port}\n`);
+    },
+  });
+  out.write(`openflow listening on ${urlHost(of.host)}:${of.port}${of.tls ? ' (TLS)' : ''}\n`);
+  out.write(`state in etcd ${o.etcd.endpoints.join(',')} under ${prefix}\n`);
+  await member.start();
+  // Leaving first: a member that resigns hands leadership over at once instead of at lease expiry.
+  cleanups.splice(1, 0, () => member.stop());
+  return { controller, member, stop };
+}
