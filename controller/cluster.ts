@@ -3,7 +3,7 @@
 // revision of its own write of `<prefix>generation`, guarded by its campaign key: every revision is
 // larger than any before it, so each new leader's id is higher than all earlier leaders' (and than
 // any id a follower used), which is what switches need to refuse a stale master.
-import type { Campaign, Election, Etcd3 } from 'etcd3';
+import { Election, type Campaign, type Etcd3 } from 'etcd3';
 import type { EtcdFence } from '../db/etcd-store.js';
 import type { Logger } from './log.js';
 
@@ -72,8 +72,11 @@ export class ClusterMember {
 
   private async follow(): Promise<void> {
     const gen = await this.currentGeneration();
+    const leader = await this.leader();
+    // Elected while reading: a late "follow" would send slave over our own master role.
+    if (this.leading || this.stopped) return;
     this.generation = gen;
-    await this.o.following(gen, await this.leader());
+    await this.o.following(gen, leader);
   }
 
   private async currentGeneration(): Promise<bigint> {
@@ -104,7 +107,8 @@ export class ClusterMember {
   }
 
   async view(): Promise<ClusterView> {
-    const members = Object.values(await this.o.client.getAll().prefix(`${this.o.prefix}election`).strings()).map(parseMember);
+    // etcd3 keeps each campaign under `<Election.prefix>/<election name>/<lease id>`.
+    const members = Object.values(await this.o.client.getAll().prefix(`${Election.prefix}/${this.o.prefix}election/`).strings()).map(parseMember);
     return {
       self: this.o.member,
       leader: await this.leader(),

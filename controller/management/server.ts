@@ -12,6 +12,7 @@ import { assertBindAllowed, isLoopbackHost, presentedToken, tokenMatches } from 
 import { errorResponse, handleApi, HttpError, type ApiResponse } from './routes.js';
 import { createPrometheusMetrics, type SwitchSource } from './prometheus.js';
 import { LiveHub } from './websocket.js';
+import type { ClusterInfo } from './follower.js';
 
 export interface ManagementOptions {
   host: string;
@@ -20,6 +21,8 @@ export interface ManagementOptions {
   token?: string;
   /** Serve HTTPS (and WSS) with this certificate and key (PEM) instead of plain HTTP. */
   tls?: { cert: Buffer; key: Buffer };
+  /** Several controllers: `GET /api/cluster` answers with this (404 without it). */
+  cluster?: () => Promise<ClusterInfo>;
   control: LbControl;
   /** The OpenFlow runtime, for the per-switch part of /metrics (left out without it). */
   switches?: SwitchSource;
@@ -118,6 +121,17 @@ export async function startManagementServer(opts: ManagementOptions): Promise<Ma
         const text = await prometheus.render();
         res.writeHead(200, { 'content-type': prometheus.contentType, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
         res.end(method === 'HEAD' ? undefined : text);
+      } catch (err) {
+        sendJson(res, errorResponse(err));
+      }
+      return;
+    }
+    if (url.pathname === '/api/cluster') {
+      try {
+        checkOrigin(req);
+        checkToken(req, url);
+        if (!opts.cluster) throw new HttpError(404, 'this controller runs alone (no --etcd): there is no cluster');
+        sendJson(res, { status: 200, body: await opts.cluster() });
       } catch (err) {
         sendJson(res, errorResponse(err));
       }

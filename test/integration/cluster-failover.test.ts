@@ -4,6 +4,7 @@
 // another member becomes leader within about 2 s, takes the master role with a higher generation
 // id (the switch says so), loads the state from etcd, and the drain started on the dead leader
 // completes on the new one; nothing breaks.
+import type { ClusterInfo } from '../../controller/management/follower.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -137,6 +138,16 @@ describe('a cluster of controllers (etcd)', () => {
     expect(before.filter((r) => r === 'master'), before.join(' ')).toHaveLength(1);
     expect(before.filter((r) => r === 'slave'), before.join(' ')).toHaveLength(2);
 
+    // Any member answers: a follower forwards to the leader (status, services) and says who leads.
+    const viaFollower = await runCli(['status', '--json'], { HOLDFAST_API: `http://127.0.0.1:${rig.members[1]!.apiPort}` });
+    expect(viaFollower.code, viaFollower.stderr).toBe(0);
+    const seen = JSON.parse(viaFollower.stdout) as { services: { name: string }[]; cluster: ClusterInfo };
+    expect(seen.services.map((s) => s.name).sort()).toEqual(['tcp', 'udp']);
+    expect(seen.cluster.members).toHaveLength(3);
+    expect(seen.cluster.isLeader).toBe(false);
+    expect(seen.cluster.leader?.api).toBe(`http://127.0.0.1:${rig.members[0]!.apiPort}`);
+    expect(seen.cluster.switches.map((s) => s.role)).toEqual(['slave']);
+
     const work = startWorkload(rig, 40_000);
     await sleep(6_000);
     await onBoth(rig, 'nat', 'drain', 'b1');
@@ -162,9 +173,13 @@ describe('a cluster of controllers (etcd)', () => {
       return roles.filter((r) => r === 'master').length === 1 && roles.filter((r) => r === 'slave').length === 1;
     }, 10_000);
 
-    // The new leader carries on from etcd: b1 is still draining there, and a pool change works.
+    // The new leader carries on from etcd: b1 is still draining there, and a pool change made
+    // through the other follower's API takes effect.
     expect((await rig.service('tcp')).backends.find((b) => b.ip === rig!.ip('b1'))?.state).toBe('draining');
+    const other = rig.members.slice(1).find((m) => m !== next)!;
+    rig.proc = asProc(other);
     await onBoth(rig, 'nat', 'weight', 'b3', '3');
+    rig.proc = asProc(next!);
 
     const o = await outcome(work);
     console.log(describeOutcome('ovs nat, cluster of 3, leader SIGKILLed mid-drain', o));

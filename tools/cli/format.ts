@@ -2,6 +2,7 @@
 import { match } from 'ts-pattern';
 import type { BackendView, ServiceView, StatusView } from '../../apps/lb/control.js';
 import type { StoredEvent } from '../../apps/lb/model.js';
+import type { ClusterInfo } from '../../controller/management/follower.js';
 import type { HealthSpec } from '../../apps/lb/health.js';
 
 /** "tcp every 2000 ms (timeout 1000 ms), rise 2, fall 3, slow start 30000 ms" */
@@ -110,6 +111,17 @@ export function statusText(st: StatusView, now = Date.now()): string {
       ])),
   ];
   return parts.join('\n');
+}
+
+/** The cluster as the answering controller sees it: members, leader, generation, its switch roles. */
+export function clusterText(c: ClusterInfo): string {
+  const rows = c.members.map((m) => [m.name, m.api, m.name === c.leader?.name ? 'leader' : 'follower', m.name === c.self.name ? '(this one)' : '']);
+  const lines = [
+    `cluster: ${c.members.length} member${c.members.length === 1 ? '' : 's'}, leader ${c.leader?.name ?? 'none'}, generation ${c.generationId}`,
+    table(['MEMBER', 'API', 'ROLE', ''], rows),
+  ];
+  if (c.switches.length > 0) lines.push('', table(['SWITCH', 'ROLE HERE', 'GENERATION'], c.switches.map((s) => [s.dpid, s.role, s.generationId])));
+  return lines.join('\n');
 }
 
 export function describeEvent(e: StoredEvent): string {

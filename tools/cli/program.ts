@@ -11,8 +11,9 @@ import { ApiClient, backendPath, servicePath } from './client.js';
 import { addDbCommands } from './db.js';
 import { runApply, runExport } from './apply.js';
 import { CliError, ProblemsReported } from './errors.js';
-import { backendsTable, describeGroup, describeHealth, groupSlotMoves, serviceDetail, servicesTable, statusText } from './format.js';
+import { backendsTable, clusterText, describeGroup, describeHealth, groupSlotMoves, serviceDetail, servicesTable, statusText } from './format.js';
 import type { HealthInput } from '../../apps/lb/health.js';
+import type { ClusterInfo } from '../../controller/management/follower.js';
 import { waitForBackend, type WaitGoal } from './wait.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -322,12 +323,14 @@ export function buildProgram(): Command {
 
   // ---- status, events, watch
   withClientOptions(program.command('status'))
-    .description('switches, services and counters')
+    .description('switches, services and counters (and the cluster, with several controllers)')
     .action(async (_o: unknown, cmd: Command) => {
       const { client, json } = context(cmd);
       const st = await client.get<StatusView>('/status');
-      if (json) printJson(st);
-      else print(statusText(st));
+      // A controller that runs alone answers 404 here.
+      const cluster = await client.get<ClusterInfo>('/cluster').catch(() => undefined);
+      if (json) printJson(cluster ? { ...st, cluster } : st);
+      else print(cluster ? `${statusText(st)}\n\n${clusterText(cluster)}` : statusText(st));
     });
 
   withClientOptions(program.command('events'))

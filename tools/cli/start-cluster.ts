@@ -9,6 +9,7 @@ import { ClusterMember } from '../../controller/cluster.js';
 import { Controller } from '../../controller/index.js';
 import { assertBindAllowed } from '../../controller/management/auth.js';
 import { startManagementServer } from '../../controller/management/server.js';
+import { startFollowerServer, type FollowerServer } from '../../controller/management/follower.js';
 import { EtcdStore } from '../../db/etcd-store.js';
 import { CliError } from './errors.js';
 import { loadStartTls, urlHost, type LogLevel, type StartOptions } from './start.js';
@@ -75,6 +76,8 @@ export async function startClusterMember(o: StartOptions & { etcd: EtcdOptions }
   const apiUrl = `${apiPems ? 'https' : 'http'}://${urlHost(o.api.host)}:${o.api.port}`;
   const log = controller.log.child({ component: 'cluster' });
 
+  let follower: FollowerServer | undefined;
+  const clusterInfo = async () => ({ ...(await member.view()), switches: controller.switchRoles() });
   const member = new ClusterMember({
     client, prefix, ttlSeconds: o.etcd.leaseTtlSeconds, log,
     member: { name: `${urlHost(of.host)}:${of.port}`, api: apiUrl, openflow: `${urlHost(of.host)}:${of.port}` },
@@ -100,8 +103,11 @@ export async function startClusterMember(o: StartOptions & { etcd: EtcdOptions }
       lb.start();
       cleanups.push(() => lb.stop());
       cleanups.push(() => lb.park());
+      // The follower's forwarding API gives its address to the leader's.
+      await follower?.close();
+      follower = undefined;
       const mgmt = await startManagementServer({
-        host: o.api.host, port: o.api.port, token: o.token, control: lb, switches: controller,
+        host: o.api.host, port: o.api.port, token: o.token, control: lb, switches: controller, cluster: clusterInfo,
         ...(apiPems ? { tls: apiPems } : {}), log: controller.log.child({ component: 'management' }),
       });
       cleanups.push(() => mgmt.close());
@@ -111,6 +117,18 @@ export async function startClusterMember(o: StartOptions & { etcd: EtcdOptions }
   });
   out.write(`openflow listening on ${urlHost(of.host)}:${of.port}${of.tls ? ' (TLS)' : ''}\n`);
   out.write(`state in etcd ${o.etcd.endpoints.join(',')} under ${prefix}\n`);
+  // Until elected, the API forwards to the leader (reads and writes), so any member will do.
+  try {
+    follower = await startFollowerServer({
+      host: o.api.host, port: o.api.port, ...(o.token ? { token: o.token } : {}), ...(apiPems ? { tls: apiPems } : {}),
+      cluster: clusterInfo, log: controller.log.child({ component: 'follower-api' }),
+    });
+  } catch (err) {
+    await stop();
+    throw new CliError(`cannot listen for the API on ${o.api.host}:${o.api.port}: ${(err as Error).message}`);
+  }
+  cleanups.push(() => follower?.close());
+  out.write(`follower api listening on ${apiPems ? 'https' : 'http'}://${urlHost(follower.address.host)}:${follower.address.port}\n`);
   await member.start();
   // Leaving first: a member that resigns hands leadership over at once instead of at lease expiry.
   cleanups.splice(1, 0, () => member.stop());
