@@ -3,7 +3,8 @@
 // long-lived connections (half idle) and new connections run through the switch (`ovs` profile):
 // another member becomes leader within about 2 s, takes the master role with a higher generation
 // id (the switch says so), loads the state from etcd, and the drain started on the dead leader
-// completes on the new one; nothing breaks.
+// completes on the new one; nothing breaks. A stale leader (stopped past its lease, then woken)
+// writes nothing to etcd or the switch, and leaves.
 import type { ClusterInfo } from '../../controller/management/follower.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
@@ -196,4 +197,33 @@ describe('a cluster of controllers (etcd)', () => {
     }, 30_000);
     expect((await rig.service('tcp')).backends.find((b) => b.ip === rig!.ip('b3'))?.weight).toBe(3);
   }, 240_000);
+
+  it('a stale leader (SIGSTOP past its lease, then SIGCONT) changes nothing and leaves', async () => {
+    rig = new ClusterRig({ clients: ['c1'], backends: ['b1', 'b2'] });
+    await rig.start();
+    const first = rig.members[0]!;
+    await setUpServices(rig, 'nat', 'auto', ['b1', 'b2']);
+    first.proc.kill('SIGSTOP');
+    let next: Member | undefined;
+    await until('another member to lead', () => {
+      next = rig!.members.slice(1).find((m) => m.leadership() !== undefined);
+      return next !== undefined;
+    }, 15_000);
+    rig.proc = asProc(next!);
+    // The new leader changes the pool while the old one sleeps.
+    await onBoth(rig, 'nat', 'weight', 'b2', '5');
+    await until('the switch to see the new master', async () => (await rig!.roles()).filter((r) => r === 'master').length === 1, 15_000);
+    const before = await rig.lab.ofctl(['-O', 'OpenFlow13', 'dump-groups', 'br0']);
+
+    // The old leader wakes up believing it leads: it must not write, and it leaves.
+    first.proc.kill('SIGCONT');
+    await until('the stale leader to exit', () => first.proc.exitCode !== null || first.proc.signalCode !== null, 15_000);
+    expect(first.out()).toMatch(/lost the cluster lease|a write to etcd was refused/);
+    // etcd and the switch still hold the new leader's state: b2's weight 5, and the same groups.
+    const tcp = await rig.service('tcp');
+    expect(tcp.backends.find((b) => b.ip === rig!.ip('b2'))?.weight).toBe(5);
+    expect(await rig.lab.ofctl(['-O', 'OpenFlow13', 'dump-groups', 'br0'])).toBe(before);
+    const roles = await rig.roles();
+    expect(roles.filter((r) => r === 'master'), roles.join(' ')).toHaveLength(1);
+  }, 120_000);
 });
