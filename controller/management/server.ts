@@ -21,6 +21,9 @@ export interface ManagementOptions {
   token?: string;
   /** Serve HTTPS (and WSS) with this certificate and key (PEM) instead of plain HTTP. */
   tls?: { cert: Buffer; key: Buffer };
+  /** Resolves once a change is durable (several controllers: in etcd); awaited before a write's
+   * answer, so an acknowledged change survives the leader's death. */
+  durable?: () => Promise<void>;
   /** Several controllers: `GET /api/cluster` answers with this (404 without it). */
   cluster?: () => Promise<ClusterInfo>;
   control: LbControl;
@@ -39,6 +42,8 @@ export interface ManagementServer {
 }
 
 const MAX_BODY_BYTES = 1024 * 1024;
+/** How long a write's answer waits for its store to confirm it (several controllers: etcd). */
+const DURABLE_WAIT_MS = 5_000;
 const WS_PATH = '/api/ws';
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -142,7 +147,17 @@ export async function startManagementServer(opts: ManagementOptions): Promise<Ma
         checkOrigin(req);
         checkToken(req, url);
         const body = await readJsonBody(req);
-        sendJson(res, handleApi(control, { method, path: url.pathname.slice(4) || '/', query: url.searchParams, body }));
+        const answer = handleApi(control, { method, path: url.pathname.slice(4) || '/', query: url.searchParams, body });
+        if (method !== 'GET' && method !== 'HEAD' && answer.status < 300 && opts.durable) {
+          let timer: NodeJS.Timeout | undefined;
+          const stored = await Promise.race([
+            opts.durable().then(() => true),
+            new Promise<boolean>((r) => { timer = setTimeout(() => r(false), DURABLE_WAIT_MS); }),
+          ]);
+          clearTimeout(timer);
+          if (!stored) throw new HttpError(503, `the change is applied but its store has not confirmed it within ${DURABLE_WAIT_MS / 1000} s (is etcd reachable?); it is being retried`);
+        }
+        sendJson(res, answer);
       } catch (err) {
         sendJson(res, errorResponse(err));
       }

@@ -108,6 +108,7 @@ export async function startClusterMember(o: StartOptions & { etcd: EtcdOptions }
       follower = undefined;
       const mgmt = await startManagementServer({
         host: o.api.host, port: o.api.port, token: o.token, control: lb, switches: controller, cluster: clusterInfo,
+        durable: () => store.flush(),
         ...(apiPems ? { tls: apiPems } : {}), log: controller.log.child({ component: 'management' }),
       });
       cleanups.push(() => mgmt.close());
