@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PKGS=(openvswitch-switch openvswitch-common ethtool iproute2 socat iputils-ping chromium tshark prometheus etcd-server)
+PKGS=(openvswitch-switch openvswitch-common ethtool iproute2 socat iputils-ping chromium tshark prometheus etcd-server openssl python3-minimal)
 
 missing=()
 for p in "${PKGS[@]}"; do
