@@ -3,7 +3,6 @@
 // parks its migrations and exits) or SIGKILL (nothing runs), then a new process on the same
 // OpenFlow port and state file. The Open vSwitch lab, its hosts and their traffic keep running.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
@@ -16,20 +15,10 @@ import { startClientProc, startServerProc } from '../../tools/traffic/procs.js';
 import type { FinalReport } from '../../tools/traffic/stats.js';
 import { startHoldfastProcess, type CliResult, type HoldfastProcess } from './holdfast-process.js';
 import { until } from './wait-for.js';
+import { freePort } from './ports.js';
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** A free TCP port on loopback (closed again: the controller binds it next). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => (a && typeof a === 'object' ? resolve(a.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 export interface ProcRigOptions {
   clients: string[];
@@ -247,4 +236,16 @@ export function describeOutcome(label: string, o: Outcome): string {
   return `${label}: long connections ${o.longOpened} (half idle 10-30 s); broken busy ${o.busyBroken}, idle ${o.idleBroken}`
     + ` [${[...kinds].map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}]; new connections ok ${o.newOk}, failed ${o.newFailed};`
     + ` udp failures ${o.udpFailures}; stickiness violations ${o.stickiness}`;
+}
+
+const firstFailures = (reports: FinalReport[]): string => JSON.stringify(reports.flatMap((r) => r.long.failures).slice(0, 5));
+
+/** Nothing broke: no long-lived connection (busy or idle), no new connection, no UDP flow, and no
+ * reply from a backend other than the connection's own. */
+export function expectNothingBroke(o: Outcome): void {
+  expect(o.busyBroken, firstFailures(o.busyReports)).toBe(0);
+  expect(o.idleBroken, firstFailures(o.idleReports)).toBe(0);
+  expect(o.newFailed).toBe(0);
+  expect(o.udpFailures).toBe(0);
+  expect(o.stickiness).toBe(0);
 }
