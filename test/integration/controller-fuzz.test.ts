@@ -7,8 +7,6 @@
 // answering, the real switch keeps its connection with low echo round trips, the client sees no
 // failure, and once the fakes are gone (and their grace period over) the heap after GC is back
 // within a bound.
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App, SwitchHandle } from '../../controller/index.js';
 import { MAX_PORTS, type ConnectionStats } from '../../controller/connection.js';
@@ -18,10 +16,7 @@ import { startClientProc, startServerProc, type ClientProc } from '../../tools/t
 import { FakeSwitch } from '../helpers/fake-switch.js';
 import { LbRig, sleep, until } from '../helpers/lb-harness.js';
 import { OfMutator, type FuzzTarget } from '../helpers/of-mutator.js';
-
-// A real GC between measurements, in this process (the controller under test lives here).
-v8.setFlagsFromString('--expose-gc');
-const gc = vm.runInNewContext('gc') as () => void;
+import { heapAfterGc } from '../helpers/heap.js';
 
 const VIP = '10.0.0.100';
 const MESSAGES = 100_000;
@@ -71,11 +66,7 @@ async function api<T>(path: string): Promise<T> {
 async function settledHeap(): Promise<number> {
   await until('fakes forgotten', () => rig.controller.departedSwitches().length === 0
     && rig.controller.switches().length === 1 && rig.controller.reconciler.knownSwitches().length === 1, 20_000);
-  for (let i = 0; i < 4; i++) {
-    await sleep(100);
-    gc();
-  }
-  return process.memoryUsage().heapUsed;
+  return heapAfterGc();
 }
 
 interface Feed { msgs: Buffer[]; at: number; sent: number }

@@ -4,8 +4,6 @@
 // a real Open vSwitch (openflow13 profile, so the controller pins its flows too) carries a client's
 // traffic. Once their grace period is over nothing is kept for them: the heap after GC is back
 // within a bound, and `status` counts exactly the pins the real switch holds (no ghost pins).
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App, SwitchHandle } from '../../controller/index.js';
 import type { StatusView } from '../../apps/lb/control.js';
@@ -15,11 +13,8 @@ import { encodeMessage } from '../../openflow/messages.js';
 import { OFP_NO_BUFFER, type MessageOf, type OfMessage } from '../../openflow/types.js';
 import { startClientProc, startServerProc, type ClientProc } from '../../tools/traffic/procs.js';
 import { FakeSwitch } from '../helpers/fake-switch.js';
-import { LbRig, sleep, until } from '../helpers/lb-harness.js';
-
-// A real GC between measurements, in this process (the controller under test lives here).
-v8.setFlagsFromString('--expose-gc');
-const gc = vm.runInNewContext('gc') as () => void;
+import { LbRig, until } from '../helpers/lb-harness.js';
+import { heapAfterGc, inParallel } from '../helpers/heap.js';
 
 const VIP = '10.0.0.100';
 const CYCLES = 2_000;
@@ -100,21 +95,14 @@ async function cycle(dpid: bigint): Promise<void> {
   await down;
 }
 
-async function churn(first: bigint, n: number): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: PARALLEL }, async () => {
-    while (next < n) await cycle(first + BigInt(next++));
-  }));
+function churn(first: bigint, n: number): Promise<void> {
+  return inParallel(n, PARALLEL, (i) => cycle(first + BigInt(i)));
 }
 
 async function settledHeap(): Promise<number> {
   await until('grace periods over', () => rig.controller.departedSwitches().length === 0
     && rig.controller.reconciler.knownSwitches().length === 1, 20_000);
-  for (let i = 0; i < 4; i++) {
-    await sleep(100);
-    gc();
-  }
-  return process.memoryUsage().heapUsed;
+  return heapAfterGc();
 }
 
 async function status(): Promise<StatusView> {

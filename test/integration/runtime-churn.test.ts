@@ -3,17 +3,12 @@
 // nothing is kept for them: the reconciler and the runtime's maps are empty and the heap after GC
 // is back within a bound. Their connect/disconnect log lines are coalesced.
 import { Writable } from 'node:stream';
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { L2Forwarding } from '../../apps/l2/forwarding.js';
 import { Controller, createLogger, type App } from '../../controller/index.js';
 import { FakeSwitch } from '../helpers/fake-switch.js';
 import { waiter } from '../helpers/wait-for.js';
-
-// A real GC between measurements, in this process (the runtime under test lives here).
-v8.setFlagsFromString('--expose-gc');
-const gc = vm.runInNewContext('gc') as () => void;
+import { heapAfterGc, inParallel } from '../helpers/heap.js';
 
 const GRACE_MS = 100;
 const CYCLES = 2000;
@@ -58,20 +53,13 @@ async function cycle(dpid: bigint): Promise<void> {
   await down;
 }
 
-async function churn(first: bigint, n: number): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: PARALLEL }, async () => {
-    while (next < n) await cycle(first + BigInt(next++));
-  }));
+function churn(first: bigint, n: number): Promise<void> {
+  return inParallel(n, PARALLEL, (i) => cycle(first + BigInt(i)));
 }
 
 async function settledHeap(): Promise<number> {
   await waitFor(() => ctl.departedSwitches().length === 0 && ctl.reconciler.knownSwitches().length === 0, 10_000, 'grace periods to end');
-  for (let i = 0; i < 3; i++) {
-    await new Promise((r) => setTimeout(r, 50));
-    gc();
-  }
-  return process.memoryUsage().heapUsed;
+  return heapAfterGc(3, 50);
 }
 
 beforeAll(async () => {

@@ -265,6 +265,9 @@ function selfCpuMs(): number {
   return (u.user + u.system) / 1000;
 }
 
+/** What the load client reports: run time, failed connections by error. */
+interface ClientResult { ms: number; failed: number; errs: Record<string, number> }
+
 class Bench {
   running!: Running;
   lab!: Lab;
@@ -403,7 +406,10 @@ class Bench {
     return { learned, forwarded };
   }
 
-  async clientRun(v: Variant, conns: number, inflight: number): Promise<{ ms: number; failed: number; errs: Record<string, number> }> {
+  /** Starts the load client in c1 and waits until it is ready (node start-up stays outside any
+   * measurement); `go` starts the connections, `answered` resolves at its result line, `result`
+   * waits for its exit and parses that line. */
+  private async readyClient(v: Variant, conns: number, inflight: number): Promise<{ go(): void; answered(): Promise<void>; result(): Promise<ClientResult> }> {
     const child = this.lab.spawn('c1', ['node', '-e', CLIENT, VIP[v], String(SERVICE_PORT), String(conns), String(inflight)]);
     const out: string[] = [];
     let stderr = '';
@@ -413,39 +419,37 @@ class Bench {
     lines(child, (l) => out.push(l));
     await until('client ready', () => out.length > 0 || child.exitCode !== null, 10_000, 5);
     if (out[0] !== 'ready') throw new Error(`client: ${out[0]} ${stderr}`);
-    const t = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    child.stdin?.write('go\n');
-    const code = await exited;
-    clearTimeout(t);
-    const last = out[out.length - 1];
-    if (code !== 0 || !last?.startsWith('{')) throw new Error(`client to ${v} failed (exit ${code}): ${stderr.slice(-500)}`);
-    return JSON.parse(last) as { ms: number; failed: number; errs: Record<string, number> };
+    const kill = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    return {
+      go: () => { child.stdin?.write('go\n'); },
+      answered: () => until('client result', () => out.length > 1 || child.exitCode !== null, 130_000, 2),
+      result: async () => {
+        const code = await exited;
+        clearTimeout(kill);
+        const last = out[out.length - 1];
+        if (code !== 0 || !last?.startsWith('{')) throw new Error(`client to ${v} failed (exit ${code}): ${stderr.slice(-500)}`);
+        return JSON.parse(last) as ClientResult;
+      },
+    };
+  }
+
+  async clientRun(v: Variant, conns: number, inflight: number): Promise<ClientResult> {
+    const c = await this.readyClient(v, conns, inflight);
+    c.go();
+    return c.result();
   }
 
   /** One measured run of a variant. The client's node start-up is outside the CPU window. */
   async measure(v: Variant, round: number, o: ConnMemoryOptions, idleMsPerSec: number): Promise<ThroughputRun> {
     const before = v === 'ovs' ? await this.learnTableCounts() : undefined;
-    const child = this.lab.spawn('c1', ['node', '-e', CLIENT, VIP[v], String(SERVICE_PORT), String(o.conns), String(o.inflight)]);
-    const out: string[] = [];
-    let stderr = '';
-    child.stderr?.setEncoding('utf8');
-    child.stderr?.on('data', (c: string) => { stderr += c; });
-    const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
-    lines(child, (l) => out.push(l));
-    await until('client ready', () => out.length > 0 || child.exitCode !== null, 10_000, 5);
-    if (out[0] !== 'ready') throw new Error(`client: ${out[0]} ${stderr}`);
-    const kill = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    const client = await this.readyClient(v, o.conns, o.inflight);
     const c0 = await this.counters();
     const cpu0 = procCpuMs(this.vswitchdPid);
     const self0 = selfCpuMs();
-    child.stdin?.write('go\n');
-    await until('client result', () => out.length > 1 || child.exitCode !== null, 130_000, 2);
+    client.go();
+    await client.answered();
     const cpu1 = procCpuMs(this.vswitchdPid);
-    const code = await exited;
-    clearTimeout(kill);
-    const last = out[out.length - 1];
-    if (code !== 0 || !last?.startsWith('{')) throw new Error(`client to ${v} failed (exit ${code}): ${stderr.slice(-500)}`);
-    const r = JSON.parse(last) as { ms: number; failed: number; errs: Record<string, number> };
+    const r = await client.result();
     await sleep(o.settleMs);
     const cpu2 = procCpuMs(this.vswitchdPid);
     const self2 = selfCpuMs();
