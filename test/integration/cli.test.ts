@@ -5,6 +5,7 @@ import { until } from '../helpers/wait-for.js';
 import type { BackendView, ServiceView, StatusView } from '../../apps/lb/control.js';
 import type { StoredEvent } from '../../apps/lb/model.js';
 import { CLI, removeDir, runCli, startHoldfastProcess, type CliResult, type HoldfastProcess } from '../helpers/holdfast-process.js';
+import { freePort } from '../helpers/ports.js';
 
 let hf: HoldfastProcess;
 
@@ -212,14 +213,3 @@ function shape(list: ServiceView[]): unknown {
   return list.map((s) => ({ name: s.name, vip: s.vip, port: s.port, slots: s.slots, backends: s.backends.map((b) => [b.key, b.weight, b.state]) }));
 }
 
-
-async function freePort(): Promise<number> {
-  const net = await import('node:net');
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}

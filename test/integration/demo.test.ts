@@ -10,19 +10,9 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ServiceView } from '../../apps/lb/control.js';
 import { cleanupStaleLabs } from '../../tools/lab/lab.js';
 import { ensureBuilt, ROOT, runCli } from '../helpers/holdfast-process.js';
+import { freePort } from '../helpers/ports.js';
 
 const DEMO = join(ROOT, 'dist/tools/demo/demo.js');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function canListen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
