@@ -58,6 +58,8 @@ export class EtcdStore implements LbStore {
   private pumping = false;
   private waiters: (() => void)[] = [];
   private fenced: string | undefined;
+  /** Since when (ms) shipping has failed, and why: cleared by the next txn etcd takes. */
+  private failing: { since: number; why: string } | undefined;
 
   private constructor(private readonly client: Etcd3, private readonly cache: Store, private readonly o: EtcdStoreOptions) {
     this.prefix = o.prefix ?? '/holdfast/';
@@ -384,12 +386,14 @@ export class EtcdStore implements LbStore {
           try {
             await this.send(batch);
             delay = 100;
+            this.failing = undefined;
             break;
           } catch (err) {
             if (this.fenced !== undefined) break;
+            this.failing ??= { since: Date.now(), why: (err as Error).message };
             this.o.onWriteError?.(err as Error);
             await new Promise((r) => setTimeout(r, delay));
-            delay = Math.min(delay * 2, 2_000);
+            delay = Math.min(delay * 2, 1_000);
           }
         }
       }
@@ -417,6 +421,25 @@ export class EtcdStore implements LbStore {
       this.fenced = `the leader key ${fence.key} (revision ${fence.createRevision}) is gone: another controller leads`;
       this.queue.length = 0;
       this.o.onFenced?.(this.fenced);
+    }
+  }
+
+  /**
+   * Whether a change may be made now: undefined if so, else why not. Asked before an API change is
+   * applied, so that while etcd is away a change is refused unmade instead of being made on this
+   * controller only (where it would be lost with it): etcd must answer a read within `timeoutMs`,
+   * and nothing already queued may be failing to ship.
+   */
+  async refuseWrite(timeoutMs = 1_000): Promise<string | undefined> {
+    if (this.fenced !== undefined) return `this controller no longer leads (${this.fenced})`;
+    if (this.failing !== undefined) {
+      return `etcd has not taken our writes for ${((Date.now() - this.failing.since) / 1000).toFixed(1)} s (${this.failing.why})`;
+    }
+    try {
+      await this.client.get(this.o.fence?.key ?? `${this.prefix}ids`).options({ deadline: Date.now() + timeoutMs }).exec();
+      return undefined;
+    } catch (err) {
+      return `etcd does not answer (${(err as Error).message})`;
     }
   }
 

@@ -2,10 +2,9 @@
 // for switches at once (switches point at all of them) and holds its connections as a slave, so
 // a failover needs no reconnection. Only the elected leader loads the state from etcd, runs the
 // load balancer and L2 forwarding, and serves the management API; the others wait.
-import { Etcd3 } from 'etcd3';
 import { L2Forwarding } from '../../apps/l2/forwarding.js';
 import { LoadBalancer } from '../../apps/lb/app.js';
-import { ClusterMember } from '../../controller/cluster.js';
+import { ClusterMember, clusterEtcdClient } from '../../controller/cluster.js';
 import { Controller } from '../../controller/index.js';
 import { assertBindAllowed } from '../../controller/management/auth.js';
 import { startManagementServer } from '../../controller/management/server.js';
@@ -42,7 +41,7 @@ export async function startClusterMember(o: StartOptions & { etcd: EtcdOptions }
   const { tls, apiPems } = loadStartTls(o);
   const out = o.out ?? process.stdout;
   const prefix = o.etcd.prefix.endsWith('/') ? o.etcd.prefix : `${o.etcd.prefix}/`;
-  const client = new Etcd3({ hosts: o.etcd.endpoints });
+  const client = clusterEtcdClient(o.etcd.endpoints);
   try {
     await client.get(`${prefix}generation`).options({ deadline: Date.now() + 5_000 }).string();
   } catch (err) {
@@ -108,7 +107,7 @@ export async function startClusterMember(o: StartOptions & { etcd: EtcdOptions }
       follower = undefined;
       const mgmt = await startManagementServer({
         host: o.api.host, port: o.api.port, token: o.token, control: lb, switches: controller, cluster: clusterInfo,
-        durable: () => store.flush(),
+        durable: () => store.flush(), refuseWrite: () => store.refuseWrite(),
         ...(apiPems ? { tls: apiPems } : {}), log: controller.log.child({ component: 'management' }),
       });
       cleanups.push(() => mgmt.close());
