@@ -86,7 +86,7 @@ class KeptLease {
       if (this.beating) return;
       this.beating = true;
       try {
-        const ttl = await this.keepaliveOnce();
+        const ttl = await this.keepaliveRetried();
         if (this.timer === undefined) return;
         if (ttl <= 0) {
           this.stop();
@@ -105,12 +105,27 @@ class KeptLease {
     void beat();
   }
 
+  /**
+   * A keep-alive, tried again at once when it fails: each try goes to an endpoint picked at random,
+   * so with several etcd members a dead one costs a retry, not the lease.
+   */
+  private async keepaliveRetried(): Promise<number> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.keepaliveOnce(Math.min(500, (this.ttlSeconds * 1_000) / 2));
+      } catch (err) {
+        if (attempt >= 5 || this.timer === undefined) throw err;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+  }
+
   /** One keep-alive on its own stream: a broken stream is never reused after etcd comes back. */
-  private async keepaliveOnce(): Promise<number> {
+  private async keepaliveOnce(timeoutMs: number): Promise<number> {
     const stream = await this.client.leaseClient.leaseKeepAlive();
     try {
       return await new Promise<number>((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error('no keep-alive answer')), this.ttlSeconds * 1_000);
+        const t = setTimeout(() => reject(new Error('no keep-alive answer')), timeoutMs);
         stream.on('data', (r) => { clearTimeout(t); resolve(Number(r.TTL)); });
         stream.on('error', (err) => { clearTimeout(t); reject(err); });
         stream.write({ ID: this.id });
