@@ -214,7 +214,7 @@ async function waitAllConnected(members: Member[]): Promise<void> {
 
 export function formatFailover(r: FailoverResult): string {
   const row = (label: string, s: { min: number; median: number; max: number }): string =>
-    `  ${label.padEnd(34)} min ${String(s.min).padStart(5)}  median ${String(s.median).padStart(5)}  max ${String(s.max).padStart(5)} ms`;
+    `  ${label.padEnd(36)} min ${String(s.min).padStart(5)}  median ${String(s.median).padStart(5)}  max ${String(s.max).padStart(5)} ms`;
   return [
     `failover: ${r.runs.length} runs, 3 controllers, lease TTL ${r.leaseTtlSeconds} s, one etcd, Open vSwitch (node ${r.node}); from the leader's SIGKILL:`,
     row('new leader elected', r.summary.electedMs),
