@@ -100,7 +100,7 @@ describe('a cluster of controllers (etcd)', () => {
   //   broke 35 idle). More than that would mean the failover broke connections of its own.
   // - tracking all: every flow is pinned at its first packet, and the new leader keeps the pins
   //   it finds on the switch: nothing breaks.
-  for (const [tracking, idleBound] of [['migrations', 45], ['all', 0]] as const) {
+  for (const [tracking, idleBound] of [['migrations', 50], ['all', 0]] as const) {
     it(`openflow13 profile, tracking ${tracking}: SIGKILL of the leader mid-drain: the new leader answers query slots; at most ${idleBound} idle connections break`, async () => {
       rig = new ClusterRig({ clients: CLIENTS, backends: BACKENDS });
       await rig.start();
