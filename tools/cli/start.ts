@@ -6,7 +6,8 @@ import { LoadBalancer, type LoadBalancerOptions } from '../../apps/lb/app.js';
 import { Controller, type ControllerOptions, type TlsOptions } from '../../controller/index.js';
 import { checkTlsMaterial } from '../../controller/tls-check.js';
 import { assertBindAllowed } from '../../controller/management/auth.js';
-import { startManagementServer, type ManagementServer } from '../../controller/management/server.js';
+import type { ManagementServer } from '../../controller/management/server.js';
+import { startLbManagementServer } from '../../apps/lb/web/server.js';
 import { Store } from '../../db/store.js';
 import type { HostPort } from './args.js';
 import { CliError } from './errors.js';
@@ -153,7 +154,7 @@ export async function startHoldfast(o: StartOptions): Promise<Running> {
 
     let mgmt: ManagementServer;
     try {
-      mgmt = await startManagementServer({
+      mgmt = await startLbManagementServer({
         host: o.api.host, port: o.api.port, token: o.token, control: lb, switches: controller,
         ...(apiPems ? { tls: apiPems } : {}), log: controller.log.child({ component: 'management' }),
       });

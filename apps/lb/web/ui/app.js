@@ -1,5 +1,5 @@
 // Holdfast live view: one WebSocket (/api/ws) feeds everything. Plain JS, no dependencies.
-// Message shapes: controller/management/protocol.ts.
+// Message shapes: apps/lb/web/protocol.ts.
 
 const WINDOW_MS = 5 * 60_000;
 const MAX_EVENTS = 2000;
