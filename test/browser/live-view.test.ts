@@ -75,8 +75,17 @@ describe('live view', () => {
     const t0 = Date.now();
     await row.waitFor({ timeout: 2000 });
     expect(Date.now() - t0).toBeLessThan(2000);
-    // The event log shows it too.
-    await page.locator('#events li', { hasText: '10.0.0.13:8080' }).first().waitFor({ timeout: 2000 });
+    // The event log shows it too, in the very words of `holdfast events` (one event-text module).
+    const added = page.locator('#events li').filter({ has: page.locator('.ev-text', { hasText: /^web: backend 10\.0\.0\.13:8080 added$/ }) }).first();
+    await added.waitFor({ timeout: 2000 });
+    const id = await added.getAttribute('data-event');
+    const shown = await added.locator('.ev-text').textContent();
+    const events = await hf.cli(['events', '--after', String(Number(id) - 1), '--limit', '1']);
+    expect(events.code).toBe(0);
+    const cliLine = events.stdout.split('\n').find((l) => l.includes(`  #${id}  `));
+    expect(cliLine, `event #${id} in the CLI's list`).toBeDefined();
+    expect(shown).toBe(cliLine!.split(`  #${id}  `)[1]);
+    expect(shown).toBe('web: backend 10.0.0.13:8080 added');
     // Keep a picture while the new backend's slots are still migrating.
     await page.waitForTimeout(600);
     mkdirSync(join(ROOT, 'test-artifacts'), { recursive: true });

@@ -1,5 +1,7 @@
-// Holdfast live view: one WebSocket (/api/ws) feeds everything. Plain JS, no dependencies.
+// Holdfast live view: one WebSocket (/api/ws) feeds everything. Plain JS; its one import is the
+// words of events, shared with the CLI (apps/lb/event-text.ts, compiled, served from /lib/).
 // Message shapes: apps/lb/web/protocol.ts.
+import { groupSlotMoves, lineText, lineTone } from '/lib/event-text.js';
 
 const WINDOW_MS = 5 * 60_000;
 const MAX_EVENTS = 2000;
@@ -525,48 +527,7 @@ function renderBackendCharts() {
 
 // ---------------------------------------------------------------------------- events
 
-function describe(e) {
-  const x = e.event;
-  switch (x.type) {
-    case 'service_added': return ['good', 'service added', x.service];
-    case 'service_removed': return ['warn', 'service removed', x.service];
-    case 'backend_added': return ['good', 'backend added', `${x.service} · ${x.backend}`];
-    case 'backend_state': return [x.to === 'active' ? 'good' : x.to === 'down' ? 'bad' : x.to === 'draining' || x.to === 'removed' ? 'warn' : 'info',
-      `${x.from} → ${x.to}`, `${x.service} · ${x.backend}${x.reason ? ` (${x.reason})` : ''}`];
-    case 'backend_weight': return ['info', `weight ${x.from} → ${x.to}`, `${x.service} · ${x.backend}`];
-    case 'backend_resolved': return ['info', 'resolved', `${x.service} · ${x.backend} at ${x.mac}, ${x.dpid} port ${x.port}`];
-    case 'migration_started': return ['warn', `migrating ${x.slots.length} slot${x.slots.length === 1 ? '' : 's'}`, `${x.service} · ${x.reason}`];
-    case 'slot_moved': return ['info', `slot ${x.slot} moved`, `${x.service} · ${x.from ?? 'none'} → ${x.to ?? 'none'}`];
-    case 'migration_done': return ['good', 'migration done', x.service];
-    case 'switch_up': return ['good', 'switch connected', `${x.dpid} · OpenFlow 1.${x.version - 1}`];
-    case 'switch_down': return ['bad', 'switch disconnected', x.dpid];
-    case 'switch_profile': return ['info', `profile ${x.profile}`, x.dpid];
-    case 'backend_health': return [x.health === 'up' ? 'good' : 'bad', `health ${x.health}`, `${x.service} · ${x.backend} (${x.check}: ${x.reason})`];
-    case 'backend_slow_start': return [x.done ? 'good' : 'info', x.done ? 'slow start done' : 'slow start', `${x.service} · ${x.backend} · ${x.slots} of ${x.target} slots`];
-    case 'service_health': return ['info', 'health check changed', `${x.service} · ${x.health.type} every ${x.health.intervalMs} ms`];
-    case 'error': return ['bad', 'error', `${x.service ? `${x.service}: ` : ''}${x.message}`];
-    default: return ['info', x.type, ''];
-  }
-}
-
 let renderedTopEvent = 0;
-
-/** Consecutive slot moves of one migration (same service, from, to) read as one line. */
-function groupEvents(events) {
-  const out = [];
-  for (const e of events) {
-    const x = e.event;
-    const prev = out[out.length - 1];
-    if (x.type === 'slot_moved' && prev && prev.kind === 'slots' && prev.service === x.service && prev.from === x.from && prev.to === x.to) {
-      prev.slots.push(x.slot);
-      prev.last = e;
-      continue;
-    }
-    if (x.type === 'slot_moved') out.push({ kind: 'slots', service: x.service, from: x.from, to: x.to, slots: [x.slot], first: e, last: e });
-    else out.push({ kind: 'one', first: e, last: e });
-  }
-  return out;
-}
 
 function renderEvents(fresh) {
   const el = $('events');
@@ -574,13 +535,11 @@ function renderEvents(fresh) {
     el.innerHTML = '<li class="empty">no events yet</li>';
     return;
   }
-  el.innerHTML = groupEvents(state.events).slice(0, SHOWN_EVENTS).map((g) => {
-    const e = g.first;
-    const [cls, what, detail] = g.kind === 'slots' && g.slots.length > 1
-      ? ['info', `${g.slots.length} slots moved`, `${g.service} · ${g.from ?? 'none'} → ${g.to ?? 'none'}`]
-      : describe(e);
+  // Newest first: a run of slot moves starts at its newest move.
+  el.innerHTML = groupSlotMoves(state.events).slice(0, SHOWN_EVENTS).map((line) => {
+    const e = 'slots' in line ? line.first : line;
     const isNew = fresh && e.id > renderedTopEvent;
-    return `<li class="${isNew ? 'fresh' : ''}" data-event="${e.id}"><span class="t">${esc(clock(e.at))}</span><span><span class="ev-kind ${cls}">${esc(what)}</span> <span class="detail">${esc(detail)}</span></span></li>`;
+    return `<li class="${isNew ? 'fresh' : ''}" data-event="${e.id}"><span class="t">${esc(clock(e.at))}</span><span class="ev-text ${lineTone(line)}">${esc(lineText(line))}</span></li>`;
   }).join('');
   renderedTopEvent = state.events[0].id;
 }
