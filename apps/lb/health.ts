@@ -3,7 +3,7 @@
 // time is passed in, no timers, no I/O. The health monitor (health-monitor.ts) sends the probes and
 // feeds results in; the app turns transitions into backend states and slot moves.
 
-import { LbError } from './control.js';
+import { LbError } from './errors.js';
 import type { HealthRecord, HealthType, HttpCheck, Proto } from '../../db/records.js';
 
 export type { HealthType, HttpCheck } from '../../db/records.js';

@@ -12,14 +12,9 @@ import { startLbManagementServer } from '../../apps/lb/web/server.js';
 import { startFollowerServer, type FollowerServer } from '../../controller/management/follower.js';
 import { EtcdStore } from '../../db/etcd-store.js';
 import { CliError } from './errors.js';
-import { loadStartTls, urlHost, type LogLevel, type StartOptions } from './start.js';
+import { loadStartTls, urlHost, type EtcdOptions, type LogLevel, type StartOptions } from './start-options.js';
 
-export interface EtcdOptions {
-  endpoints: string[];
-  /** Keys of this cluster live under it (several clusters may share an etcd). */
-  prefix: string;
-  leaseTtlSeconds: number;
-}
+export type { EtcdOptions } from './start-options.js';
 
 export interface ClusterRunning {
   controller: Controller;
