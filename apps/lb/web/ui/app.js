@@ -189,6 +189,7 @@ function onMessage(msg) {
       applyState(msg);
       renderEvents(false);
       renderCharts();
+      refreshCluster();
       break;
     case 'state':
       applyState(msg);
@@ -261,6 +262,40 @@ function renderCards() {
   ];
   $('cards').innerHTML = cards.map(([label, value, cls]) =>
     `<div class="card"><div class="label">${label}</div><div class="value ${cls}">${value}</div></div>`).join('');
+}
+
+// ---------------------------------------------------------------------------- cluster
+
+/** How often the cluster panel asks again (leadership changes are rare; a failover takes ~2 s). */
+const CLUSTER_EVERY_MS = 2000;
+
+/** GET /api/cluster, the data `holdfast status` prints; 404 means a controller that runs alone. */
+async function refreshCluster() {
+  try {
+    const res = await fetch('/api/cluster', { headers: token ? { authorization: `Bearer ${token}` } : {} });
+    if (res.status === 404) renderCluster(null);
+    else if (res.ok) renderCluster(await res.json());
+  } catch { /* unreachable: the socket's reconnect loop reports it */ }
+}
+
+function renderCluster(c) {
+  const el = $('cluster');
+  if (!c) {
+    el.innerHTML = '<div class="empty" data-cluster="single">single controller (started without --etcd)</div>';
+    return;
+  }
+  const members = c.members.map((m) => {
+    const role = m.name === c.leader?.name ? 'leader' : 'follower';
+    return `<tr data-member="${esc(m.name)}"><td class="mono">${esc(m.name)}</td><td class="mono">${esc(m.api)}</td><td class="role-${role}">${role}${m.name === c.self.name ? ' (this one)' : ''}</td></tr>`;
+  }).join('');
+  const switches = c.switches.length === 0
+    ? '<div class="empty">no switch has answered a role request yet</div>'
+    : `<table><thead><tr><th>Switch</th><th>Role of ${esc(c.self.name)}</th><th>Generation</th></tr></thead><tbody>${
+      c.switches.map((w) => `<tr data-switch-role="${esc(w.dpid)}"><td class="mono">${esc(w.dpid)}</td><td class="role-${esc(w.role)}">${esc(w.role)}</td><td class="mono">${esc(w.generationId)}</td></tr>`).join('')
+    }</tbody></table>`;
+  el.innerHTML = `<div class="cluster-summary" data-cluster="on">${c.members.length} member${c.members.length === 1 ? '' : 's'} · leader <b data-leader>${esc(c.leader?.name ?? 'none')}</b> · generation <b data-generation>${esc(c.generationId)}</b></div>
+    <table><thead><tr><th>Member</th><th>API</th><th>Role</th></tr></thead><tbody>${members}</tbody></table>
+    <div class="cluster-switches">${switches}</div>`;
 }
 
 function renderSwitches() {
@@ -546,6 +581,7 @@ function renderEvents(fresh) {
 
 // "since" columns age while nothing else changes.
 setInterval(() => { if (state.connected) { renderTop(); } }, 1000);
+setInterval(() => { if (state.connected) refreshCluster(); }, CLUSTER_EVERY_MS);
 
 renderCharts();
 connect();
