@@ -14,8 +14,17 @@
 // takes over by generation id), followers stay slaves.
 import { Etcd3, isRecoverableError, type IKeyValue, type Watcher } from 'etcd3';
 import { circuitBreaker, ConsecutiveBreaker, ExponentialBackoff, handleWhen } from 'cockatiel';
-import type { EtcdFence } from '../db/etcd-store.js';
 import type { Logger } from './log.js';
+
+/**
+ * What guards the leader's writes: its member key and that key's create revision, which holds
+ * only while it leads. A store's writes compare on it (db/etcd-store.ts takes this shape as its
+ * LeaderFence, structurally: the runtime does not import the store).
+ */
+export interface LeaderFence {
+  key: string;
+  createRevision: string;
+}
 
 export interface MemberInfo {
   /** This controller, as others should know it: its API URL and OpenFlow address. */
@@ -32,7 +41,7 @@ export interface ClusterOptions {
   member: MemberInfo;
   log: Logger;
   /** Leadership won: the fence guards every write; the generation id goes to the switches. */
-  elected(generationId: bigint, fence: EtcdFence): Promise<void>;
+  elected(generationId: bigint, fence: LeaderFence): Promise<void>;
   /** Following: use this generation id for slave role requests (the current leader's, 0 if none). */
   following(generationId: bigint, leader: MemberInfo | undefined): Promise<void>;
   /** The leader's lease or key is gone (etcd said so): leadership cannot be trusted. */
@@ -296,7 +305,7 @@ export class ClusterMember {
   }
 
   private async onElected(): Promise<void> {
-    const fence: EtcdFence = { key: this.key, createRevision: this.createRevision };
+    const fence: LeaderFence = { key: this.key, createRevision: this.createRevision };
     const r = await this.o.client.if(fence.key, 'Create', '==', fence.createRevision)
       .then(this.o.client.put(`${this.o.prefix}generation`).value(JSON.stringify({ leader: this.o.member.name, at: Date.now() })))
       .commit();
