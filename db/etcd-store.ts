@@ -442,7 +442,9 @@ export class EtcdStore {
       await this.client.get(this.o.fence?.key ?? `${this.prefix}ids`).options({ deadline: Date.now() + timeoutMs }).exec();
       return undefined;
     } catch (err) {
-      return `etcd does not answer (${(err as Error).message})`;
+      // etcd3 stops calling an endpoint for a moment after it failed three times running.
+      const why = /circuit breaker/.test((err as Error).message) ? 'no endpoint answered the last tries' : (err as Error).message;
+      return `etcd does not answer (${why})`;
     }
   }
 

@@ -35,21 +35,20 @@ export interface TestEtcd {
 
 /** Waits until etcd at `url` answers a linearizable read (so the member is in a cluster with a quorum). */
 async function waitAnswers(url: string, proc: ChildProcess, err: () => string, timeoutMs = 20_000): Promise<void> {
-  const probe = new Etcd3({ hosts: url });
   const deadline = Date.now() + timeoutMs;
-  try {
-    for (;;) {
-      if (proc.exitCode !== null) throw new Error(`etcd exited: ${err()}`);
-      try {
-        await probe.get('probe').options({ deadline: Date.now() + 500 }).string();
-        return;
-      } catch {
-        if (Date.now() > deadline) throw new Error(`etcd did not come up: ${err()}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`etcd exited: ${err()}`);
+    // A new client per try: etcd3's circuit breaker would keep a reused one away for 5 s.
+    const probe = new Etcd3({ hosts: url });
+    try {
+      await probe.get('probe').options({ deadline: Date.now() + 500 }).string();
+      return;
+    } catch {
+      if (Date.now() > deadline) throw new Error(`etcd did not come up: ${err()}`);
+      await new Promise((r) => setTimeout(r, 100));
+    } finally {
+      probe.close();
     }
-  } finally {
-    probe.close();
   }
 }
 
