@@ -109,4 +109,20 @@ describe('cluster election', () => {
     expect(a.elected).toHaveLength(1);
     expect((await b.member.view()).leader?.name).toBe('a');
   }, 30_000);
+
+  it('etcd frozen (SIGSTOP) past the leases, then woken: etcd expires them; the leader is told it lost, and a member is elected again', async () => {
+    const prefix = `/c${++prefixNo}/`;
+    const a = await join('a', prefix);
+    await until('a to lead', () => a.elected.length === 1, 5_000);
+    const b = await join('b', prefix);
+    await until('b to follow', () => b.following.length > 0, 5_000);
+    const proc = etcd.members[0]!.proc;
+    proc.kill('SIGSTOP');
+    await new Promise((r) => setTimeout(r, 3_000));
+    proc.kill('SIGCONT');
+    await until('a to learn it lost', () => a.lost.length > 0, 10_000);
+    // b's lease expired too: it joined again and, alone now, leads.
+    await until('b to lead', () => b.elected.length === 1, 10_000);
+    expect(b.lost).toEqual([]);
+  }, 30_000);
 });
