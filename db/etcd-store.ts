@@ -30,8 +30,10 @@ export interface EtcdStoreOptions {
   pruneEvery?: number;
   /** A write refused by the fence: this controller is no longer the leader and must stop. */
   onFenced?: (why: string) => void;
-  /** Transient etcd failures while shipping (retried until they succeed). */
+  /** etcd failed a write while shipping (told once per run of failures; retried until it succeeds). */
   onWriteError?: (err: Error) => void;
+  /** etcd took a write again after failures that began `afterMs` ago. */
+  onWriteResumed?: (afterMs: number) => void;
 }
 
 /** etcd refuses txns with more operations than --max-txn-ops (default 128): merge below that. */
@@ -389,12 +391,15 @@ export class EtcdStore {
           try {
             await this.send(batch);
             delay = 100;
+            if (this.failing !== undefined) this.o.onWriteResumed?.(Date.now() - this.failing.since);
             this.failing = undefined;
             break;
           } catch (err) {
             if (this.fenced !== undefined) break;
-            this.failing ??= { since: Date.now(), why: (err as Error).message };
-            this.o.onWriteError?.(err as Error);
+            if (this.failing === undefined) {
+              this.failing = { since: Date.now(), why: (err as Error).message };
+              this.o.onWriteError?.(err as Error);
+            }
             await new Promise((r) => setTimeout(r, delay));
             delay = Math.min(delay * 2, 1_000);
           }

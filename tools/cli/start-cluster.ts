@@ -90,7 +90,8 @@ export async function startClusterMember(o: StartOptions & { etcd: EtcdOptions }
       const store = await EtcdStore.open(client, {
         prefix: `${prefix}state/`, fence,
         onFenced: (why) => fatal(out, `a write to etcd was refused: ${why}`),
-        onWriteError: (err) => log.warn({ err: err.message }, 'etcd write failed; retrying'),
+        onWriteError: (err) => log.warn({ err: err.message }, 'etcd write failed; retrying until etcd takes it (changes through the API are refused meanwhile)'),
+        onWriteResumed: (afterMs) => log.info({ afterMs }, 'etcd takes our writes again'),
       });
       cleanups.push(() => store.close());
       controller.use(new L2Forwarding(controller.reconciler));
