@@ -4,7 +4,7 @@
 import { bufferToMac, ipv4ToNumber, numberToIpv4, parseIpv6 } from '../../openflow/packet/addr.js';
 import { buildArpReply, buildArpRequest, buildIpv4Tcp, buildIpv4Udp } from '../../openflow/packet/build.js';
 import { parsePacket } from '../../openflow/packet/parse.js';
-import { ETH_TYPE, IP_PROTO } from '../../openflow/packet/types.js';
+import { ETH_TYPE, IP_PROTO, type FlowKey } from '../../openflow/packet/types.js';
 import type { OxmBasicName, OxmValue } from '../../openflow/types.js';
 
 /** The fields of one packet (plus in_port and metadata, which travel with it through the pipeline). */
@@ -70,6 +70,16 @@ export function packetOfFrame(frame: Buffer, inPort: number): Packet {
   if (l4.kind === 'udp') Object.assign(p, { udp_src: l4.srcPort, udp_dst: l4.dstPort });
   if (l4.kind === 'icmp') Object.assign(p, { icmpv4_type: l4.type, icmpv4_code: l4.code });
   return p;
+}
+
+/** The packet of a flow key (the load balancer's 5-tuple and TCP flags) arriving on `inPort`. */
+export function packetOfFlowKey(k: FlowKey, inPort: number, l2: { ethSrc?: string; ethDst: string }): Packet {
+  const tcp = k.proto === IP_PROTO.TCP;
+  return {
+    in_port: inPort, metadata: 0n, eth_src: l2.ethSrc ?? '02:00:00:00:99:01', eth_dst: l2.ethDst, eth_type: ETH_TYPE.IPV4,
+    ipv4_src: numberToIpv4(k.srcIp), ipv4_dst: numberToIpv4(k.dstIp), ip_proto: k.proto, ip_dscp: 0, ip_ecn: 0,
+    ...(tcp ? { tcp_src: k.srcPort, tcp_dst: k.dstPort, tcp_flags: k.tcpFlags } : { udp_src: k.srcPort, udp_dst: k.dstPort }),
+  };
 }
 
 export interface SegmentOptions {

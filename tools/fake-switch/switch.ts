@@ -10,7 +10,7 @@ import type { OfMessage, WireVersion } from '../../openflow/types.js';
 import { OFPFF } from '../../openflow/types.js';
 import { FlowTable, type ApplyResult, type FlowRemoval, type FlowTableOptions, type Verdict } from './flow-table.js';
 import { connectToController, controlReplies, errorFor, helloBytes, negotiated, port, type SwitchIdentity } from './handshake.js';
-import { frameOfPacket, type Packet } from './fields.js';
+import { frameOfPacket, packetOfFrame, type Packet } from './fields.js';
 
 export interface FakeSwitchOptions {
   dpid: bigint;
@@ -36,6 +36,8 @@ const BUNDLE_MSG_FAILED = 13;
 
 export class FakeSwitch {
   readonly received: OfMessage[] = [];
+  /** Where the controller's packet-outs went (their actions run on the fake's table); unreadable frames are skipped. */
+  readonly packetOuts: Verdict[] = [];
   readonly rawReceived: Buffer[] = [];
   /** The switch's flow and group tables, as the controller's messages left them. */
   readonly table: FlowTable;
@@ -220,6 +222,16 @@ export class FakeSwitch {
       case 'group_mod':
         this.applyOne(m);
         return;
+      case 'packet_out': {
+        let packet: Packet;
+        try {
+          packet = packetOfFrame(m.data, m.inPort);
+        } catch {
+          return;
+        }
+        this.packetOuts.push(this.table.packetOut(packet, m.actions));
+        return;
+      }
       default:
         return;
     }

@@ -5,7 +5,8 @@ import { encodeMessage } from '../../../openflow/messages.js';
 import { nxFinTimeout, nxLearn, nxResubmit, NXM } from '../../../openflow/nicira.js';
 import type { Action, Bucket, Instruction, MessageOf, OxmBasicName, OxmValue } from '../../../openflow/types.js';
 import { OFPFF, OFPP } from '../../../openflow/types.js';
-import { FlowTable, TCP, arpRequest, frameOfPacket, packetOfFrame, tcpPacket, udpPacket, type FlowTableOptions, type Packet } from '../../../tools/fake-switch/index.js';
+import { extractFlowKey } from '../../../openflow/packet/flowkey.js';
+import { FlowTable, TCP, arpRequest, frameOfPacket, packetOfFlowKey, packetOfFrame, tcpPacket, udpPacket, type FlowTableOptions, type Packet } from '../../../tools/fake-switch/index.js';
 
 type FlowModInput = Partial<Omit<MessageOf<'flow_mod'>, 'type' | 'version' | 'xid'>>;
 
@@ -58,9 +59,11 @@ describe('lookup', () => {
     expect(ports(udpPacket({ inPort: 1, ethDst: '02:00:00:00:00:aa', src: '172.16.0.1', dst: '10.0.0.100', srcPort: 5, dstPort: 443 }), t)).toEqual([1]);
   });
 
-  it('a packet read from a frame and rebuilt as one keeps its fields', () => {
+  it('a packet read from a frame and rebuilt as one keeps its fields; a flow key gives the same packet', () => {
     const p = syn({ flags: TCP.SYN | TCP.ACK });
     expect(packetOfFrame(frameOfPacket(p), 1)).toEqual(p);
+    const key = extractFlowKey(frameOfPacket(p))!;
+    expect(packetOfFlowKey(key, 1, { ethSrc: String(p.eth_src), ethDst: String(p.eth_dst) })).toEqual(p);
     expect(p).toMatchObject({ ipv4_src: '192.168.1.5', tcp_src: 40000, tcp_flags: 0x12, in_port: 1 });
   });
 });

@@ -130,6 +130,11 @@ describe('fake switch on the wire', () => {
     const pi = await c.next('packet_in');
     expect(pi).toMatchObject({ cookie: 0x99n, reason: 'action', match: [{ name: 'in_port', value: 1 }] });
     expect(pi.data.subarray(0, 6).toString('hex')).toBe('0e0000010003');
+    // The controller answers with a packet-out through the table: the fake says where it went.
+    c.send({ type: 'packet_out', version: 4, xid: 41, bufferId: 0xffffffff, inPort: 1, actions: [{ type: 'set_field', field: { kind: 'basic', name: 'tcp_dst', value: 8080 } }, out(5)], data: pi.data });
+    c.send({ type: 'barrier_request', version: 4, xid: 42 });
+    await c.next('barrier_reply');
+    expect(sw.packetOuts.map((x) => x.outputs.map((o) => [o.port, o.packet.tcp_dst, o.packet.eth_dst]))).toEqual([[[5, 8080, '0e:00:00:01:00:03']]]);
     now += 5_000;
     expect(sw.expire()).toHaveLength(1);
     expect(await c.next('flow_removed')).toMatchObject({ cookie: 0x99n, reason: 'idle_timeout' });
