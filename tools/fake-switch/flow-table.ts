@@ -397,18 +397,16 @@ export class FlowTable {
     v.path.push({ tableId, priority: e.priority, cookie: e.cookie });
     if (e.fin && typeof p.tcp_flags === 'number' && p.tcp_flags & TCP_FIN_OR_RST) this.finTimeout(e, e.fin.idle, e.fin.hard);
     // The instructions run in the order OpenFlow fixes, whatever order they were sent in.
-    const ins = (t: Instruction['type']) => e.instructions.filter((i) => i.type === t);
-    for (const i of ins('meter')) v.unsupported.push(`meter ${i.type === 'meter' ? i.meterId : ''}`);
-    for (const i of ins('apply_actions')) if (i.type === 'apply_actions') this.exec(i.actions, p, v, e, 'action', depth);
+    const ins = <T extends Instruction['type']>(t: T): Extract<Instruction, { type: T }>[] =>
+      e.instructions.filter((i): i is Extract<Instruction, { type: T }> => i.type === t);
+    for (const i of ins('meter')) v.unsupported.push(`meter ${i.meterId}`);
+    for (const i of ins('apply_actions')) this.exec(i.actions, p, v, e, 'action', depth);
     if (ins('clear_actions').length > 0) actionSet.length = 0;
-    for (const i of ins('write_actions')) if (i.type === 'write_actions') writeActionSet(actionSet, i.actions);
-    for (const i of ins('write_metadata')) {
-      if (i.type !== 'write_metadata') continue;
-      p.metadata = (toBits(p.metadata ?? 0n) & ~i.mask) | (i.metadata & i.mask);
-    }
+    for (const i of ins('write_actions')) writeActionSet(actionSet, i.actions);
+    for (const i of ins('write_metadata')) p.metadata = (toBits(p.metadata ?? 0n) & ~i.mask) | (i.metadata & i.mask);
     for (const i of [...ins('experimenter'), ...ins('unknown')]) v.unsupported.push(`instruction ${i.type}`);
     const goto = ins('goto_table')[0];
-    if (goto?.type === 'goto_table') this.runTable(goto.tableId, p, v, actionSet, depth + 1);
+    if (goto) this.runTable(goto.tableId, p, v, actionSet, depth + 1);
   }
 
   private exec(actions: Action[], p: Packet, v: Verdict, e: FlowEntry | null, reason: 'action' | 'group', depth: number): void {
