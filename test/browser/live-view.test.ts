@@ -7,7 +7,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterInfo } from '../../controller/management/follower.js';
 import { startEtcd, type TestEtcd } from '../helpers/etcd.js';
-import { FakeSwitch } from '../helpers/fake-switch.js';
+import { FakeSwitch } from '../../tools/fake-switch/index.js';
 import { ROOT, removeDir, startHoldfastProcess, type HoldfastProcess } from '../helpers/holdfast-process.js';
 import { freePort } from '../helpers/ports.js';
 
