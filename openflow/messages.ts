@@ -42,6 +42,8 @@ const REGISTRY = buildRegistry(MESSAGE_DECLARATIONS);
 /** OFPT_* message type codes, from the declarations: OFPT.FLOW_MOD === 14. */
 export const OFPT = Object.fromEntries(MESSAGE_DECLARATIONS.map((d) => [d.type.toUpperCase(), d.code])) as OfptTable<typeof MESSAGE_DECLARATIONS>;
 
+const OFPT_HELLO = OFPT.HELLO;
+
 const INNER: InnerCodec = { decode: (buf) => decodeMessage(buf), write: (w, msg) => writeMessage(w, msg) };
 
 // ---------------------------------------------------------------------------------------------
@@ -75,7 +77,7 @@ export function decodeMessage(buf: Buffer): DecodeResult<OfMessage> {
   if (length < OFP_HEADER_LEN) return fail('bad_length', `header length ${length} < 8`, version, type, xid);
   if (length > buf.length) return fail('truncated', `header length ${length}, only ${buf.length} bytes`, version, type, xid);
   if (length < buf.length) return fail('bad_length', `header length ${length}, but ${buf.length} bytes given`, version, type, xid);
-  if (type !== OFPT.HELLO && (version < 4 || version > 6)) {
+  if (type !== OFPT_HELLO && (version < 4 || version > 6)) {
     return fail('unsupported_version', `OpenFlow wire version ${version} is not supported`, version, type, xid);
   }
   try {
@@ -96,14 +98,14 @@ function decodeBody(r: Reader, version: WireVersion, type: number, xid: number):
     const e = REGISTRY.byExperimenter.get(experimenterKey(r.buf.readUInt32BE(r.offset), r.buf.readUInt32BE(r.offset + 4)));
     if (e !== undefined && (e.experimenterVersions >>> version) & 1) {
       r.skip(8);
-      const m = e.decl.read(r, version, xid, INNER);
+      const m = e.read(r, version, xid, INNER);
       if (m !== undefined) return m;
       r.offset = OFP_HEADER_LEN;
     }
   }
   const e = REGISTRY.byCode[type];
   if (e !== undefined && (e.versions >>> version) & 1) {
-    const m = e.decl.read(r, version, xid, INNER);
+    const m = e.read(r, version, xid, INNER);
     if (m !== undefined) return m;
   }
   return { type: 'raw', version, xid, msgType: type, body: r.buf.subarray(OFP_HEADER_LEN, r.end) };
@@ -164,14 +166,13 @@ function writeBody(w: Writer, msg: OfMessage): number {
   const e = REGISTRY.byType.get(msg.type);
   if (e === undefined) throw new CodecError('bad_value', `unknown message ${JSON.stringify(msg)}`);
   if ((e.versions >>> msg.version) & 1) {
-    e.decl.write(w, msg, INNER);
-    return e.decl.code;
+    e.write(w, msg, INNER);
+    return e.code;
   }
-  const x = e.decl.experimenter;
-  if (x !== undefined && (e.experimenterVersions >>> msg.version) & 1) {
-    w.u32(x.id);
-    w.u32(x.expType);
-    e.decl.write(w, msg, INNER);
+  if ((e.experimenterVersions >>> msg.version) & 1) {
+    w.u32(e.experimenterId);
+    w.u32(e.experimenterType);
+    e.write(w, msg, INNER);
     return OFPT_EXPERIMENTER;
   }
   throw new CodecError('bad_value', `${msg.type} is not part of OpenFlow wire version ${msg.version}`);

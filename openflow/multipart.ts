@@ -12,7 +12,7 @@ import type {
   FlowStats, FlowStatsRequestBody, GroupDesc, GroupFeatures, GroupStats, GroupType,
   MultipartReplyBody, MultipartRequestBody, PortStats, SwitchDesc, TableStats, WireVersion,
 } from './types.js';
-import { OFPG, OFPP } from './types.js';
+import { GROUP_TYPES, OFPG, OFPP } from './types.js';
 
 /** OFPMP_* type codes. */
 export const OFPMP = {
@@ -20,8 +20,6 @@ export const OFPMP = {
   GROUP_FEATURES: 8, METER: 9, METER_CONFIG: 10, METER_FEATURES: 11, TABLE_FEATURES: 12,
   PORT_DESC: 13, EXPERIMENTER: 0xffff,
 } as const;
-
-const GROUP_TYPES: readonly GroupType[] = ['all', 'select', 'indirect', 'ff'];
 
 function groupTypeOf(code: number): GroupType {
   const t = GROUP_TYPES[code];

@@ -37,11 +37,18 @@ export function defineMessage<const T extends DeclaredType, const C extends numb
 /** OFPT_* constants derived from the declarations: OFPT.FLOW_MOD === 14. */
 export type OfptTable<D extends readonly MessageDecl[]> = { readonly [M in D[number] as Uppercase<M['type']>]: M['code'] };
 
-/** A declaration with its version sets as bit masks (bit v = wire version v). */
+/** A declaration flattened for dispatch: one shape for every entry (so the codec's property
+ * reads stay monomorphic), version sets as bit masks (bit v = wire version v). */
 export interface RegistryEntry {
-  readonly decl: MessageDecl;
+  readonly type: DeclaredType;
+  readonly code: number;
   readonly versions: number;
   readonly experimenterVersions: number;
+  /** 0 when none. */
+  readonly experimenterId: number;
+  readonly experimenterType: number;
+  readonly read: MessageDecl['read'];
+  readonly write: MessageDecl['write'];
 }
 
 export interface Registry {
@@ -67,9 +74,15 @@ export function buildRegistry(decls: readonly MessageDecl[]): Registry {
   const byType = new Map<string, RegistryEntry>();
   const byExperimenter = new Map<string, RegistryEntry>();
   for (const decl of decls) {
-    const e: RegistryEntry = { decl, versions: versionMask(decl.versions), experimenterVersions: versionMask(decl.experimenter?.versions ?? []) };
+    const e: RegistryEntry = {
+      type: decl.type, code: decl.code,
+      versions: versionMask(decl.versions), experimenterVersions: versionMask(decl.experimenter?.versions ?? []),
+      experimenterId: decl.experimenter?.id ?? 0, experimenterType: decl.experimenter?.expType ?? 0,
+      // Declarations keep no state in `this`: their functions are taken as they are.
+      read: decl.read, write: decl.write,
+    };
     const twin = byCode[decl.code];
-    if (twin !== undefined) throw new CodecError('bad_value', `OFPT code ${decl.code} declared twice (${twin.decl.type}, ${decl.type})`);
+    if (twin !== undefined) throw new CodecError('bad_value', `OFPT code ${decl.code} declared twice (${twin.type}, ${decl.type})`);
     if (byType.has(decl.type)) throw new CodecError('bad_value', `message ${decl.type} declared twice`);
     byCode[decl.code] = e;
     byType.set(decl.type, e);
