@@ -1,13 +1,19 @@
-// Controller roles: ROLE_REQUEST/ROLE_REPLY (master, slave, equal, with a generation id).
+// Controller roles: ROLE_REQUEST/ROLE_REPLY (master, slave, equal, with a generation id), and
+// ROLE_STATUS (1.4+: the switch tells a controller its role changed, e.g. another became master).
 import { defineMessage } from '../registry.js';
-import type { ControllerRole } from '../types.js';
+import type { ControllerRole, OfMessageMap } from '../types.js';
 import type { Reader, Writer } from '../buf.js';
-import { done, fromTable, toTable } from './body.js';
+import { done, fromTable, reasonCode, reasonOf, rest, toTable } from './body.js';
+
+/** Why a role changed (OFPCRR_*); codes without a name stay numbers. */
+export type RoleStatusReason = 'master_request' | 'config' | 'experimenter' | number;
 
 declare module '../types.js' {
   interface OfMessageMap {
     role_request: MessageBase & { type: 'role_request'; role: ControllerRole; generationId: bigint };
     role_reply: MessageBase & { type: 'role_reply'; role: ControllerRole; generationId: bigint };
+    /** `properties`: role properties (experimenter ones only, in 1.4/1.5), raw. */
+    role_status: MessageBase & { type: 'role_status'; role: ControllerRole; reason: RoleStatusReason; generationId: bigint; properties?: Buffer };
   }
 }
 
@@ -38,4 +44,26 @@ export const roleReply = defineMessage({
   write: writeRole,
 });
 
-export const ROLE_MESSAGES = [roleRequest, roleReply] as const;
+/** OFPCRR_*, index = wire code. */
+const ROLE_STATUS_REASONS: readonly RoleStatusReason[] = ['master_request', 'config', 'experimenter'];
+
+export const roleStatus = defineMessage({
+  type: 'role_status', code: 30, versions: [5, 6],
+  read(r, version, xid) {
+    const role = fromTable(ROLES, r.u32(), 'controller role');
+    const reason = reasonOf(ROLE_STATUS_REASONS, r.u8());
+    r.skip(3);
+    const generationId = r.u64();
+    const m: OfMessageMap['role_status'] = { type: 'role_status', version, xid, role, reason, generationId };
+    if (r.remaining() > 0) m.properties = rest(r);
+    return m;
+  },
+  write(w, msg) {
+    w.u32(toTable(ROLES, msg.role, 'controller role'));
+    w.u8(reasonCode(ROLE_STATUS_REASONS, msg.reason, 'role status reason')); w.zeros(3);
+    w.u64(msg.generationId);
+    if (msg.properties) w.bytes(msg.properties);
+  },
+});
+
+export const ROLE_MESSAGES = [roleRequest, roleReply, roleStatus] as const;
