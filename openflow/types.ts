@@ -11,23 +11,12 @@ export const OFP15 = 6 as const;
 // ---------------------------------------------------------------------------------------------
 // Match (OXM)
 
-/** How a basic OXM field's value is represented. */
-export type OxmValueKind = 'u8' | 'u16' | 'u24' | 'u32' | 'u64' | 'mac' | 'ipv4' | 'ipv6';
-/** u8..u32 → number; u64 → bigint; mac "aa:bb:cc:dd:ee:ff"; ipv4 dotted quad; ipv6 text form. */
-export type OxmValue = number | bigint | string;
-
-export type OxmBasicName =
-  | 'in_port' | 'in_phy_port' | 'metadata' | 'eth_dst' | 'eth_src' | 'eth_type' | 'vlan_vid'
-  | 'vlan_pcp' | 'ip_dscp' | 'ip_ecn' | 'ip_proto' | 'ipv4_src' | 'ipv4_dst' | 'tcp_src'
-  | 'tcp_dst' | 'udp_src' | 'udp_dst' | 'sctp_src' | 'sctp_dst' | 'icmpv4_type' | 'icmpv4_code'
-  | 'arp_op' | 'arp_spa' | 'arp_tpa' | 'arp_sha' | 'arp_tha' | 'ipv6_src' | 'ipv6_dst'
-  | 'ipv6_flabel' | 'icmpv6_type' | 'icmpv6_code' | 'ipv6_nd_target' | 'ipv6_nd_sll'
-  | 'ipv6_nd_tll' | 'mpls_label' | 'mpls_tc' | 'mpls_bos' | 'pbb_isid' | 'tunnel_id'
-  | 'ipv6_exthdr' | 'pbb_uca' | 'tcp_flags' | 'actset_output' | 'packet_type';
+export type { NxmFieldName, OxmBasicField, OxmBasicName, OxmValue, OxmValueKind, OxmValueOf } from './oxm-fields.js';
+import type { OxmBasicField } from './oxm-fields.js';
 
 /** One OXM TLV. Basic fields are typed; anything else keeps class, field and raw payload. */
 export type OxmField =
-  | { kind: 'basic'; name: OxmBasicName; value: OxmValue; mask?: OxmValue }
+  | OxmBasicField
   /** Non-basic class (NXM_0/NXM_1 registers, ONF/experimenter 0xffff with experimenter id). */
   | { kind: 'other'; oxmClass: number; field: number; hasMask: boolean; payload: Buffer };
 
@@ -53,9 +42,52 @@ export type Action =
   | { type: 'set_field'; field: OxmField }
   | { type: 'push_pbb'; ethertype: number }
   | { type: 'pop_pbb' }
+  /** Open vSwitch resubmit(,table): run the packet through `table` as if it arrived on its in_port. */
+  | { type: 'nx_resubmit'; table: number }
+  /** Open vSwitch fin_timeout: shortens the idle/hard timeout of the flow it runs in once TCP FIN or RST is seen. */
+  | { type: 'nx_fin_timeout'; idleTimeout: number; hardTimeout: number }
+  /** Open vSwitch learn(...): the switch adds (or refreshes) a flow built from the packet being processed. */
+  | ({ type: 'nx_learn' } & LearnAction)
   | { type: 'experimenter'; experimenter: number; data: Buffer }
   /** An action type we do not know: kept whole (header included) for exact re-encoding. */
   | { type: 'unknown'; actionType: number; raw: Buffer };
+
+/** An NXM field as Nicira actions name it: its 32-bit header (class, field, length) and width in bits. */
+export interface NxmField {
+  name: string;
+  header: number;
+  bits: number;
+}
+
+/** A learn immediate: a number, a MAC ("aa:bb:..") or an IPv4 address ("10.0.0.1"). */
+export type LearnValue = number | string;
+
+/** One flow_mod_spec of a learn action: what the learned flow matches, loads or outputs. */
+export type LearnSpec =
+  /** Match the field on the value it has in the packet being learned from. */
+  | { kind: 'match_field'; field: NxmField }
+  /** Match `field` on the value `from` has in the packet being learned from (same width): how a
+   * learned flow for the other direction swaps source and destination. */
+  | { kind: 'match_from'; field: NxmField; from: NxmField }
+  /** Match the field on a fixed value. */
+  | { kind: 'match_value'; field: NxmField; value: LearnValue }
+  /** The learned flow sets the field to a fixed value. */
+  | { kind: 'load_value'; field: NxmField; value: LearnValue }
+  /** The learned flow outputs to the port held (at learn time) in bits ofs..ofs+bits-1 of `field`. */
+  | { kind: 'output_field'; field: NxmField; ofs: number; bits: number };
+
+export interface LearnAction {
+  table: number;
+  priority: number;
+  idleTimeout: number;
+  hardTimeout?: number;
+  finIdleTimeout?: number;
+  finHardTimeout?: number;
+  cookie: bigint;
+  /** NX_LEARN_F_* bits. */
+  flags: number;
+  specs: LearnSpec[];
+}
 
 export type Instruction =
   | { type: 'goto_table'; tableId: number }

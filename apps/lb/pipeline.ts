@@ -15,10 +15,11 @@
 //   to a rule matching tcp/udp it does.)
 
 import { match as matchOn } from 'ts-pattern';
-import type { Action, Match, OxmBasicName, OxmField } from '../../openflow/types.js';
+import type { Action, Match, OxmBasicName, OxmField, OxmValueOf } from '../../openflow/types.js';
+import { oxm } from '../../openflow/oxm.js';
 import { OFPFF, OFPP } from '../../openflow/types.js';
 import { applyActions, flowAdd, flowModify, groupMod, output, selectBucket, type MessageBody } from '../../openflow/builders.js';
-import { NXM, NX_LEARN_F, nxFinTimeout, nxLearn, nxResubmit, type LearnSpec } from '../../openflow/nicira.js';
+import { NXM, NX_LEARN_F, type LearnSpec } from '../../openflow/nicira.js';
 import type { SwitchProfile } from '../../controller/capabilities.js';
 import { encodeMessage } from '../../openflow/messages.js';
 import { defaultHealth } from './health.js';
@@ -50,8 +51,8 @@ export interface BackendTarget {
   port: number;
 }
 
-const basic = (name: OxmBasicName, value: number | string | bigint): OxmField => ({ kind: 'basic', name, value });
-const setField = (name: OxmBasicName, value: number | string): Action => ({ type: 'set_field', field: basic(name, value) });
+const basic = oxm;
+const setField = <N extends OxmBasicName>(name: N, value: OxmValueOf<N>): Action => ({ type: 'set_field', field: oxm(name, value) });
 
 const IP_PROTO = { tcp: 6, udp: 17 } as const;
 const l4Dst = (s: Service) => (s.proto === 'tcp' ? 'tcp_dst' : 'udp_dst') as 'tcp_dst' | 'udp_dst';
@@ -77,7 +78,7 @@ export function forwardActions(service: Service, t: BackendTarget, inPort?: numb
 
 /** `ovs` profile: hand the packet to backend `id`'s learn rule. */
 function rememberActions(id: number): Action[] {
-  return [{ type: 'set_field', field: metadata(id) }, nxResubmit(LEARN_TABLE)];
+  return [{ type: 'set_field', field: metadata(id) }, { type: 'nx_resubmit', table: LEARN_TABLE }];
 }
 
 /** Actions of one slot's bucket on a switch of `profile`. */
@@ -165,11 +166,11 @@ export function learnConnection(service: Service, t: BackendTarget, finTimeout: 
     specs.push({ kind: 'load_value', field: NXM.ipDst, value: t.ip }, { kind: 'load_value', field: l4.dst, value: t.l4port });
   }
   specs.push({ kind: 'output_field', field: NXM.metadata, ofs: 32, bits: 16 });
-  return nxLearn({
-    table: 0, priority: PRIO.pin, idleTimeout: service.pinIdleTimeout[service.proto],
+  return {
+    type: 'nx_learn', table: 0, priority: PRIO.pin, idleTimeout: service.pinIdleTimeout[service.proto],
     ...(service.proto === 'tcp' ? { finIdleTimeout: finTimeout } : {}),
     cookie: pinCookie(service.id, t.id), flags: NX_LEARN_F.SEND_FLOW_REM, specs,
-  });
+  };
 }
 
 /**
@@ -181,8 +182,8 @@ export function learnConnection(service: Service, t: BackendTarget, finTimeout: 
  */
 export function learnReply(service: Service, t: BackendTarget, finTimeout: number): Action {
   const l4 = NX_L4[service.proto];
-  return nxLearn({
-    table: 0, priority: PRIO.pin, idleTimeout: service.pinIdleTimeout[service.proto],
+  return {
+    type: 'nx_learn', table: 0, priority: PRIO.pin, idleTimeout: service.pinIdleTimeout[service.proto],
     ...(service.proto === 'tcp' ? { finIdleTimeout: finTimeout } : {}),
     cookie: replyCookie(service.id, t.id), flags: 0, specs: [
       { kind: 'match_value', field: NXM.ethType, value: 0x0800 },
@@ -195,7 +196,7 @@ export function learnReply(service: Service, t: BackendTarget, finTimeout: numbe
       { kind: 'load_value', field: l4.src, value: service.port },
       { kind: 'output_field', field: NXM.inPort, ofs: 0, bits: 16 },
     ],
-  });
+  };
 }
 
 /** TCP SYN without ACK: the packet that opens a connection. */
@@ -294,7 +295,7 @@ export function pinMatch(service: Service, c: FlowClient): Match {
 /** What a pin does: forward to the backend (and, on Open vSwitch, shorten its life after FIN). */
 export function pinActions(service: Service, t: BackendTarget, opts: PinOptions = {}): Action[] {
   const actions = forwardActions(service, t);
-  if (opts.finTimeout !== undefined && service.proto === 'tcp') actions.unshift(nxFinTimeout(opts.finTimeout));
+  if (opts.finTimeout !== undefined && service.proto === 'tcp') actions.unshift({ type: 'nx_fin_timeout', idleTimeout: opts.finTimeout, hardTimeout: 0 });
   return actions;
 }
 
