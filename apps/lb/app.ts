@@ -9,7 +9,7 @@ import { SWITCH_PROFILES, type SwitchProfile } from '../../controller/capabiliti
 import { flowKey as desiredFlowKey } from '../../controller/desired.js';
 import type { DesiredState } from '../../controller/reconciler.js';
 import type { Logger } from '../../controller/log.js';
-import type { LbStore } from '../../db/lb-store.js';
+import type { LbStore } from './store.js';
 import { buildArpReply, buildArpRequest } from '../../openflow/packet/build.js';
 import { extractFlowKeyInto } from '../../openflow/packet/flowkey.js';
 import { parsePacket } from '../../openflow/packet/parse.js';

@@ -4,7 +4,7 @@
 // since the last write for the controller counters; traffic of entries still live is counted again
 // by the switches' aggregates (traffic-ledger.ts), so only entries that ended unseen are lost.
 
-import type { LbStore } from '../../db/lb-store.js';
+import type { LbStore } from './store.js';
 import type { ServiceState } from './service-state.js';
 
 export function saveCounters(store: LbStore, services: Iterable<ServiceState>, at: number): void {
