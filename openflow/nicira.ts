@@ -47,6 +47,21 @@ const NXM_BY_HEADER = new Map<number, NxmField>(Object.values(NXM).map((f) => [f
 
 export const NX_LEARN_F = { SEND_FLOW_REM: 1, DELETE_LEARNED: 2 } as const;
 
+/** resubmit(,table). */
+export function nxResubmit(table: number): Action {
+  return { type: 'nx_resubmit', table };
+}
+
+/** fin_timeout(idle_timeout=…,hard_timeout=…). */
+export function nxFinTimeout(idleTimeout: number, hardTimeout = 0): Action {
+  return { type: 'nx_fin_timeout', idleTimeout, hardTimeout };
+}
+
+/** learn(...). */
+export function nxLearn(l: LearnAction): Action {
+  return { type: 'nx_learn', ...l };
+}
+
 export type NxAction = Extract<Action, { type: 'nx_resubmit' | 'nx_fin_timeout' | 'nx_learn' }>;
 
 const SRC_IMMEDIATE = 1 << 13;
