@@ -2,14 +2,14 @@
 // bounded send queue. It implements SwitchHandle; the Controller owns the set of connections.
 import type { Socket } from 'node:net';
 import { Writer } from '../openflow/buf.js';
-import { decodeMessage, encodeMessage, writeMessage } from '../openflow/messages.js';
+import { decodeMessage, encodeMessage, OFPT, writeMessage } from '../openflow/messages.js';
 import { OfFramer } from '../openflow/framing.js';
 import {
-  OFPBF, OFPCML_NO_BUFFER, type GroupType, type MessageOf, type MultipartReplyBody, type MultipartRequestBody,
+  OFPBF, OFPCML_NO_BUFFER, type MessageOf, type MultipartReplyBody, type MultipartRequestBody,
   type OfDecodeError, type OfMessage, type Port, type WireVersion,
 } from '../openflow/types.js';
 import { dpidToHex, type OfMessageInput, type SwitchCapabilities, type SwitchHandle } from './app.js';
-import { detectProfile, isOpenVswitch } from './capabilities.js';
+import { emptyCapabilities, switchCapabilities } from './capabilities.js';
 import { OfDisconnectedError, OfProtocolError, OfRequestError } from './errors.js';
 import {
   encodeRawError, negotiateVersion, OFPBRC_BAD_LEN, OFPBRC_BAD_TYPE, OFPBRC_BAD_VERSION, OFPET_BAD_REQUEST,
@@ -82,12 +82,11 @@ export interface ConnectionLogLimits {
   churn: LogLimiter;
 }
 
-const OFPT_ERROR = 1;
-const OFPT_PACKET_IN = 10;
-const OFPT_FLOW_REMOVED = 11;
-const OFPT_FLOW_MOD = 14;
-const OFPT_GROUP_MOD = 15;
-const OFPT_BUNDLE_ADD_MESSAGE = 34;
+// Type codes the byte-level counters below look at (read once: they run per message).
+const {
+  ERROR: OFPT_ERROR, PACKET_IN: OFPT_PACKET_IN, FLOW_REMOVED: OFPT_FLOW_REMOVED, FLOW_MOD: OFPT_FLOW_MOD, GROUP_MOD: OFPT_GROUP_MOD,
+  BUNDLE_ADD_MESSAGE: OFPT_BUNDLE_ADD_MESSAGE,
+} = OFPT;
 /** A bundle-add message's inner message starts after its 16-byte header and bundle fields. */
 const BUNDLE_INNER_AT = 16;
 
@@ -116,15 +115,10 @@ export function countMods(buf: Uint8Array, into: { flowMods: number; groupMods: 
   }
 }
 
-const OFPGT_NAMES: GroupType[] = ['all', 'select', 'indirect', 'ff'];
 /** Hard bound = this × soft bound: a switch that lets even our control replies pile up is not reading. */
 const HARD_QUEUE_FACTOR = 4;
 /** Bytes of answers that are written at once, even in the middle of handling one socket read. */
 const MID_READ_FLUSH_BYTES = 16 * 1024;
-
-function emptyCapabilities(): SwitchCapabilities {
-  return { bundles: false, groupTypes: [], groupFeatures: null, normalPort: false, profile: 'openflow13', nTables: 0, nBuffers: 0, features: 0, desc: null };
-}
 
 export class SwitchConnection implements SwitchHandle {
   private state: State = 'hello';
@@ -508,17 +502,9 @@ export class SwitchConnection implements SwitchHandle {
     for (const p of portParts) if (p.kind === 'port_desc') for (const port of p.ports) this.setPort(port);
     const desc = descParts.find((p) => p.kind === 'desc')?.desc ?? null;
     const gf = groupFeatures.find((p) => p.kind === 'group_features')?.features ?? null;
-    this._capabilities = {
-      bundles,
-      groupTypes: gf ? OFPGT_NAMES.filter((_, i) => gf.types & (1 << i)) : [],
-      groupFeatures: gf,
-      normalPort: desc !== null && isOpenVswitch(desc.mfrDesc, desc.swDesc),
-      profile: detectProfile(desc),
-      nTables: features.nTables,
-      nBuffers: features.nBuffers,
-      features: features.capabilities,
-      desc,
-    };
+    this._capabilities = switchCapabilities({
+      nTables: features.nTables, nBuffers: features.nBuffers, features: features.capabilities, desc, groupFeatures: gf, bundles,
+    });
     await this.barrier();
     if (this.isClosed) return;
     clearTimeout(this.handshakeTimer);
