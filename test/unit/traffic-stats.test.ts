@@ -33,6 +33,24 @@ describe('TrafficStats', () => {
     expect(r.udp).toMatchObject({ sent: 1, replies: 1, timeouts: 0, lossRate: 0, flowsByBackend: { b1: 1 } });
   });
 
+  it('a new connection slower than a second succeeds but is listed as slow, with when it started', () => {
+    const { stats } = makeStats({ newRate: 5 });
+    for (const ms of [5, 999, 1000, 1001, 3200]) {
+      stats.newStarted();
+      stats.newOk('b1', ms);
+    }
+    const before = Date.now();
+    const r = stats.final('duration');
+    expect(r.ok).toBe(true);
+    expect(r.newConns.ok).toBe(5);
+    expect(r.newConns.slow.overMs).toBe(1000);
+    expect(r.newConns.slow.count).toBe(2);
+    expect(r.newConns.slow.details.map((d) => d.ms)).toEqual([1001, 3200]);
+    // Started rttMs before it was counted (wall clock, for lining up with a kill).
+    expect(r.newConns.slow.details[1]!.startedAt).toBeLessThanOrEqual(before - 3200 + 50);
+    expect(r.newConns.slow.details[1]!.startedAt).toBeGreaterThan(before - 3200 - 5_000);
+  });
+
   it('every failure kind is counted once, in its workload, and makes the run not ok', () => {
     const { stats, advance } = makeStats({ long: 1, newRate: 1, udpFlows: 1 });
     stats.longAttempt(false);

@@ -161,7 +161,14 @@ export interface NewConnSummary extends FailureSummary {
   inFlight: number;
   byBackend: Record<string, number>;
   latency: LatencySummary;
+  /** Connections that succeeded but took longer than `overMs` (a SYN that waited for a controller,
+   * then a retransmission): when they started (epoch ms, details capped like failures). */
+  slow: SlowNewConns;
 }
+
+export const SLOW_NEW_MS = 1000;
+
+export interface SlowNewConns { overMs: number; count: number; details: { startedAt: number; ms: number }[] }
 
 export interface UdpSummary extends FailureSummary {
   flows: number;
@@ -216,11 +223,13 @@ export class TrafficStats {
   readonly udpFailures: FailureLog;
 
   private readonly long = { opened: 0, reopened: 0, open: 0, closedCleanly: 0, requests: 0, replies: 0, repliesByBackend: new Map() as Counts, connsByBackend: new Map() as Counts, latency: new Latencies() };
-  private readonly news = { started: 0, ok: 0, skipped: 0, inFlight: 0, byBackend: new Map() as Counts, latency: new Latencies() };
+  private readonly news = { started: 0, ok: 0, skipped: 0, inFlight: 0, byBackend: new Map() as Counts, latency: new Latencies(), slow: { overMs: SLOW_NEW_MS, count: 0, details: [] } as SlowNewConns };
+  private readonly maxDetails: number;
   private readonly udp = { sent: 0, replies: 0, late: 0, timeouts: 0, repliesByBackend: new Map() as Counts, flowsByBackend: new Map() as Counts, latency: new Latencies() };
 
   constructor(readonly config: StatsConfig, private readonly now: () => number = () => performance.now(), private readonly startedAt = now()) {
     const max = config.maxDetails ?? 200;
+    this.maxDetails = max;
     this.longFailures = new FailureLog(max);
     this.newFailures = new FailureLog(max);
     this.udpFailures = new FailureLog(max);
@@ -279,6 +288,10 @@ export class TrafficStats {
     this.news.inFlight--;
     bump(this.news.byBackend, backend);
     this.news.latency.add(rttMs);
+    if (rttMs > this.news.slow.overMs) {
+      this.news.slow.count++;
+      if (this.news.slow.details.length < this.maxDetails) this.news.slow.details.push({ startedAt: Math.round(Date.now() - rttMs), ms: Math.round(rttMs) });
+    }
   }
   get newInFlight(): number {
     return this.news.inFlight;
@@ -328,6 +341,7 @@ export class TrafficStats {
     const newConns: NewConnSummary = {
       rate: config.newRate, started: this.news.started, ok: this.news.ok, failed: this.newFailures.count, skipped: this.news.skipped, inFlight: this.news.inFlight,
       byBackend: countsObject(this.news.byBackend), ...this.newFailures.summary(), latency: this.news.latency.summary(),
+      slow: { ...this.news.slow, details: [...this.news.slow.details] },
     };
     const udp: UdpSummary = {
       flows: config.udpFlows, sent: this.udp.sent, replies: this.udp.replies, late: this.udp.late, timeouts: this.udp.timeouts,
