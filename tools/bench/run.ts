@@ -1,5 +1,6 @@
 // Benchmark dispatcher: `npm run bench -- <name> [--seconds N] [--json]`.
 import { formatCodecBench, runCodecBench } from './codec.js';
+import { crashVsFailoverOptionsFrom, formatCrashVsFailover, runCrashVsFailoverBench } from './crash-vs-failover.js';
 import { connMemoryOptionsFrom, formatConnMemory, runConnMemoryBench } from './conn-memory.js';
 import { formatBarrierBench, runBarrierBench } from './runtime-barrier.js';
 import { formatFlowModBench, runFlowModBench } from './runtime-flowmods.js';
@@ -76,6 +77,13 @@ const benches: Record<string, Bench> = {
       console.log(json ? JSON.stringify({ bench: 'failover', ...r }, null, 2) : formatFailover(r));
     },
   },
+  'crash-vs-failover': {
+    describe: 'openflow13 nat, drain under load: no kill vs single controller SIGKILLed (back after 3.5 s, 10 s) vs cluster of 3 losing its leader; broken connections, waiting new ones, udp, drain (root; --rounds 2 --tracking migrations|all --outages 3500,10000)',
+    run: async (_seconds, json) => {
+      const r = await runCrashVsFailoverBench(crashVsFailoverOptionsFrom(process.argv.slice(2)));
+      console.log(json ? JSON.stringify({ bench: 'crash-vs-failover', ...r }, null, 2) : formatCrashVsFailover(r));
+    },
+  },
   codec: {
     describe: 'OpenFlow codec decode/encode rates (packet-in, flow-mod, packet-out, 50-flow stats reply)',
     run: (seconds, json) => {
@@ -86,7 +94,8 @@ const benches: Record<string, Bench> = {
 };
 
 async function main(argv: string[]): Promise<number> {
-  const names = argv.filter((a, i) => !a.startsWith('--') && argv[i - 1] !== '--seconds');
+  // Anything after a flag other than --json is that flag's value (--seconds N, a bench's own flags).
+  const names = argv.filter((a, i) => !a.startsWith('--') && !(argv[i - 1]?.startsWith('--') && argv[i - 1] !== '--json'));
   const si = argv.indexOf('--seconds');
   const seconds = si >= 0 ? Number(argv[si + 1]) : 1;
   const json = argv.includes('--json');

@@ -1,0 +1,228 @@
+// One controller crashing against a cluster losing its leader (issue 13), side by side in one run
+// so the ratios survive a noisy machine. Every scenario is the same `openflow13` nat service on a
+// real Open vSwitch (tools/rig: the rigs the integration tests use): three backends, 200 long TCP
+// connections (half busy, half idle 10-30 s between messages), new TCP connections (20/s) and UDP
+// flows; 6 s in, b1 is drained; 2 s later:
+// - crash: the one `holdfast start` is SIGKILLed and started again on the same port and state file
+//   after an outage (3.5 s as in session 2's restart tests, and 10 s);
+// - failover: a cluster of 3 (`holdfast start --etcd`, lease 1 s) loses its leader to SIGKILL;
+// - none: nothing (the drain alone: what the profile breaks anyway, idle connections whose slot
+//   moved while they were silent through the whole query window).
+// Printed per scenario: broken long connections (busy/idle), new connections that failed or took
+// over a second, UDP flows that failed and datagrams lost, how long after the event query slots
+// were answered again (the start of the last new connection that waited: a SYN on a query slot
+// waits for a controller, then for its retransmission), the query windows and pending migrations
+// the controller shows before the event and after it is back, and whether the drain completed.
+// Usage (root): npm run bench -- crash-vs-failover [--rounds 2] [--tracking migrations|all] [--outages 3500,10000] [--json]
+import { match } from 'ts-pattern';
+import type { ServiceView } from '../../apps/lb/control.js';
+import { asProc, ClusterRig, type Member } from '../rig/cluster-rig.js';
+import { onBoth, outcome, ProcRig, setUpServices, sleep, startWorkload, type Outcome } from '../rig/proc-rig.js';
+import { until } from '../rig/until.js';
+import type { FinalReport } from '../traffic/stats.js';
+import { numArg } from './lb-common.js';
+
+export type Scenario =
+  | { kind: 'none' }
+  | { kind: 'crash'; outageMs: number }
+  | { kind: 'failover' };
+
+export type Tracking = 'migrations' | 'all';
+
+export interface CrashVsFailoverOptions {
+  rounds: number;
+  tracking: Tracking;
+  outagesMs: number[];
+  log?: (line: string) => void;
+}
+
+/** Query windows and pending migrations of the tcp service as the (current) controller shows them. */
+export interface WindowsSeen { query: number; pending: number; querySlots: number; b1: string }
+
+export interface ScenarioResult {
+  scenario: string;
+  round: number;
+  longOpened: number;
+  busyBroken: number;
+  idleBroken: number;
+  newOk: number;
+  newFailed: number;
+  /** Succeeded, but took over a second (connect + one request/reply). */
+  newSlow: number;
+  /** The slowest new connection that started after the event (ms), or null. */
+  newSlowestMs: number | null;
+  udpFlowsFailed: number;
+  udpSent: number;
+  udpLost: number;
+  stickiness: number;
+  /** The event (kill, or the same moment with no kill) to the start of the last new connection that
+   * failed or waited over a second: query slots were answered again by then. Null: none waited. */
+  queryAnsweredAfterMs: number | null;
+  /** crash: the switch connected to the restarted controller; failover: a new leader elected. */
+  controllerBackMs: number | null;
+  /** What the controller showed just before the event, and once back. */
+  windowsBefore: WindowsSeen;
+  windowsAfter: WindowsSeen | null;
+  /** From the drain command to b1 `drained`; null if not within 30 s of the workload's end. */
+  drainedAfterMs: number | null;
+}
+
+export interface CrashVsFailoverResult {
+  node: string;
+  tracking: Tracking;
+  runs: ScenarioResult[];
+}
+
+const CLIENTS = ['c1', 'c2'];
+const BACKENDS = ['b1', 'b2', 'b3'];
+const WORKLOAD_MS = 40_000;
+const STALL_MS = 15_000;
+
+export function scenarioName(s: Scenario): string {
+  return match(s)
+    .with({ kind: 'none' }, () => 'no kill (drain only)')
+    .with({ kind: 'crash' }, (c) => `single controller, SIGKILL, back after ${c.outageMs / 1000} s`)
+    .with({ kind: 'failover' }, () => 'cluster of 3, leader SIGKILLed')
+    .exhaustive();
+}
+
+function windowsOf(v: ServiceView, b1Ip: string): WindowsSeen {
+  return {
+    query: v.migrations.filter((m) => m.phase === 'query').length,
+    pending: v.migrations.filter((m) => m.phase === 'pending').length,
+    querySlots: v.querySlots.length,
+    b1: v.backends.find((b) => b.ip === b1Ip)?.state ?? 'gone',
+  };
+}
+
+/** When each new connection that waited or failed started (epoch ms): slow ones from their start,
+ * failed ones (they fail at the stall timeout, or at once when refused) from the failure time,
+ * less the stall timeout for the timeouts. */
+function waitedStarts(reports: FinalReport[]): { startedAt: number; ms: number }[] {
+  const out: { startedAt: number; ms: number }[] = [];
+  for (const r of reports) {
+    out.push(...r.newConns.slow.details);
+    for (const f of r.newConns.failures) {
+      const at = Date.parse(f.at);
+      const waited = f.kind === 'connect' || f.kind === 'timeout' ? STALL_MS : 0;
+      out.push({ startedAt: at - waited, ms: waited });
+    }
+  }
+  return out;
+}
+
+async function runScenario(s: Scenario, round: number, tracking: Tracking, log: (l: string) => void): Promise<ScenarioResult> {
+  const rig = s.kind === 'failover' ? new ClusterRig({ clients: CLIENTS, backends: BACKENDS }) : new ProcRig({ clients: CLIENTS, backends: BACKENDS });
+  try {
+    await rig.start();
+    await setUpServices(rig, 'nat', 'openflow13', BACKENDS, ['--tracking', tracking]);
+    const b1 = rig.ip('b1');
+    const work = startWorkload(rig, WORKLOAD_MS, { stallMs: STALL_MS });
+    await sleep(6_000);
+    const drainAt = Date.now();
+    await onBoth(rig, 'nat', 'drain', 'b1');
+    await sleep(2_000);
+    const windowsBefore = windowsOf(await rig.service('tcp'), b1);
+    const eventAt = Date.now();
+    const backAt = await match(s)
+      .with({ kind: 'none' }, () => Promise.resolve<number | null>(null))
+      .with({ kind: 'crash' }, async (c) => {
+        await rig.restartController('SIGKILL', c.outageMs);
+        return Date.now();
+      })
+      .with({ kind: 'failover' }, async () => {
+        if (!(rig instanceof ClusterRig)) throw new Error('failover needs the cluster rig');
+        await rig.proc!.kill();
+        let next: Member | undefined;
+        await until('another member to lead', () => {
+          next = rig.members.slice(1).find((m) => m.leadership() !== undefined);
+          return next !== undefined;
+        }, 10_000);
+        rig.proc = asProc(next!);
+        return next!.leadership()!.electedAt;
+      })
+      .exhaustive();
+    // What the controller shows once it answers again (a second in, so a new leader has loaded).
+    await sleep(1_000);
+    const windowsAfter = s.kind === 'none' ? null : windowsOf(await rig.service('tcp'), b1);
+    const o: Outcome = await outcome(work);
+    let drainedAt: number | null = null;
+    await until('b1 drained', async () => {
+      const v = (await rig.service('tcp')).backends.find((b) => b.ip === b1);
+      if (v?.state === 'drained') drainedAt = v.stateSince;
+      return drainedAt !== null;
+    }, 30_000).catch(() => undefined);
+    const waited = waitedStarts(o.busyReports).filter((w) => w.startedAt >= eventAt - 1_000);
+    const lastWait = waited.length === 0 ? null : Math.max(...waited.map((w) => w.startedAt));
+    const r: ScenarioResult = {
+      scenario: scenarioName(s), round,
+      longOpened: o.longOpened, busyBroken: o.busyBroken, idleBroken: o.idleBroken,
+      newOk: o.newOk, newFailed: o.newFailed,
+      newSlow: o.busyReports.reduce((n, x) => n + x.newConns.slow.count, 0),
+      newSlowestMs: waited.length === 0 ? null : Math.max(...waited.map((w) => w.ms)),
+      udpFlowsFailed: o.udpFailures,
+      udpSent: o.busyReports.reduce((n, x) => n + x.udp.sent, 0),
+      udpLost: o.busyReports.reduce((n, x) => n + x.udp.timeouts, 0),
+      stickiness: o.stickiness,
+      queryAnsweredAfterMs: lastWait === null ? null : Math.max(0, lastWait - eventAt),
+      controllerBackMs: backAt === null ? null : backAt - eventAt,
+      windowsBefore, windowsAfter,
+      drainedAfterMs: drainedAt === null ? null : drainedAt - drainAt,
+    };
+    log(`round ${round}, ${formatRun(r)}`);
+    return r;
+  } finally {
+    await rig.stop();
+  }
+}
+
+export async function runCrashVsFailoverBench(o: CrashVsFailoverOptions): Promise<CrashVsFailoverResult> {
+  const log = o.log ?? ((l: string) => console.error(l));
+  const scenarios: Scenario[] = [
+    { kind: 'none' },
+    ...o.outagesMs.map((outageMs): Scenario => ({ kind: 'crash', outageMs })),
+    { kind: 'failover' },
+  ];
+  const runs: ScenarioResult[] = [];
+  // Rounds interleave the scenarios, so a slow patch of the machine hits them alike.
+  for (let round = 1; round <= o.rounds; round++) {
+    for (const s of scenarios) runs.push(await runScenario(s, round, o.tracking, log));
+  }
+  return { node: process.version, tracking: o.tracking, runs };
+}
+
+export function crashVsFailoverOptionsFrom(argv: readonly string[]): CrashVsFailoverOptions {
+  const t = argv.indexOf('--tracking');
+  const tracking = t >= 0 ? argv[t + 1] : 'migrations';
+  if (tracking !== 'migrations' && tracking !== 'all') throw new Error(`--tracking takes migrations or all, got ${tracking}`);
+  const oi = argv.indexOf('--outages');
+  const outagesMs = oi >= 0 ? (argv[oi + 1] ?? '').split(',').map(Number) : [3_500, 10_000];
+  if (outagesMs.some((n) => !Number.isFinite(n) || n < 0)) throw new Error(`--outages takes milliseconds, comma-separated, got ${argv[oi + 1]}`);
+  return { rounds: numArg(argv, 'rounds', 2), tracking, outagesMs };
+}
+
+const ms = (v: number | null): string => (v === null ? '-' : `${(v / 1000).toFixed(1)} s`);
+const win = (w: WindowsSeen | null): string => (w === null ? '-' : `${w.query} query/${w.pending} pending (b1 ${w.b1})`);
+
+function formatRun(r: ScenarioResult): string {
+  return `${r.scenario}: long ${r.longOpened}, broken busy ${r.busyBroken}, idle ${r.idleBroken}; new ok ${r.newOk}, failed ${r.newFailed},`
+    + ` >1 s ${r.newSlow} (slowest after the event ${ms(r.newSlowestMs)}); udp flows failed ${r.udpFlowsFailed}, datagrams lost ${r.udpLost}/${r.udpSent};`
+    + ` query slots answered again ${ms(r.queryAnsweredAfterMs)} after the event; controller back ${ms(r.controllerBackMs)};`
+    + ` windows before ${win(r.windowsBefore)}, after ${win(r.windowsAfter)}; drained ${r.drainedAfterMs === null ? 'not within 30 s of the end' : `${ms(r.drainedAfterMs)} after the drain`}`
+    + (r.stickiness > 0 ? `; STICKINESS VIOLATIONS ${r.stickiness}` : '');
+}
+
+export function formatCrashVsFailover(r: CrashVsFailoverResult): string {
+  const head = ['scenario', 'round', 'busy', 'idle', 'new failed', 'new >1s', 'udp failed', 'udp lost', 'slots answered', 'ctl back', 'drained'];
+  const rows = r.runs.map((x) => [
+    x.scenario, String(x.round), String(x.busyBroken), String(x.idleBroken), String(x.newFailed), String(x.newSlow),
+    String(x.udpFlowsFailed), `${x.udpLost}/${x.udpSent}`, ms(x.queryAnsweredAfterMs), ms(x.controllerBackMs), ms(x.drainedAfterMs),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [
+    `crash vs failover, openflow13 nat, tracking ${r.tracking}; 200 long connections (100 idle 10-30 s), 20 new/s, 10 udp flows; b1 drained, event 2 s later (node ${r.node})`,
+    line(head), ...rows.map(line),
+    '', ...r.runs.map((x) => `round ${x.round}, ${formatRun(x)}`),
+  ].join('\n');
+}
