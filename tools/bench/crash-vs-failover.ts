@@ -2,7 +2,9 @@
 // so the ratios survive a noisy machine. Every scenario is the same `openflow13` nat service on a
 // real Open vSwitch (tools/rig: the rigs the integration tests use): three backends, 200 long TCP
 // connections (half busy, half idle 10-30 s between messages), new TCP connections (20/s) and UDP
-// flows; 6 s in, b1 is drained; 2 s later:
+// flows; 6 s in, b1 is drained (tcp and udp, through the CLI); 2 s after that returned
+// (--event-after-ms; the migration windows last 2-3 s by default, so 2 s is at their end and 0 s
+// inside them):
 // - crash: the one `holdfast start` is SIGKILLed and started again on the same port and state file
 //   after an outage (3.5 s as in session 2's restart tests, and 10 s);
 // - failover: a cluster of 3 (`holdfast start --etcd`, lease 1 s) loses its leader to SIGKILL;
@@ -13,9 +15,10 @@
 // were answered again (the start of the last new connection that waited: a SYN on a query slot
 // waits for a controller, then for its retransmission), the query windows and pending migrations
 // the controller shows before the event and after it is back, and whether the drain completed.
-// Usage (root): npm run bench -- crash-vs-failover [--rounds 2] [--tracking migrations|all] [--outages 3500,10000] [--json]
+// Usage (root): npm run bench -- crash-vs-failover [--rounds 2] [--tracking migrations|all] [--outages 3500,10000] [--event-after-ms 2000] [--json]
 import { match } from 'ts-pattern';
 import type { ServiceView } from '../../apps/lb/control.js';
+import { ApiClient, servicePath } from '../cli/client.js';
 import { asProc, ClusterRig, type Member } from '../rig/cluster-rig.js';
 import { onBoth, outcome, ProcRig, setUpServices, sleep, startWorkload, type Outcome } from '../rig/proc-rig.js';
 import { until } from '../rig/until.js';
@@ -33,6 +36,8 @@ export interface CrashVsFailoverOptions {
   rounds: number;
   tracking: Tracking;
   outagesMs: number[];
+  /** From the drain command to the kill (or to the same moment with no kill). */
+  eventAfterMs: number;
   log?: (line: string) => void;
 }
 
@@ -45,6 +50,8 @@ export interface ScenarioResult {
   longOpened: number;
   busyBroken: number;
   idleBroken: number;
+  /** Broken idle connections by the backend they were on (the drained b1's are the profile's limit). */
+  idleBrokenOn: Record<string, number>;
   newOk: number;
   newFailed: number;
   /** Succeeded, but took over a second (connect + one request/reply). */
@@ -63,13 +70,17 @@ export interface ScenarioResult {
   /** What the controller showed just before the event, and once back. */
   windowsBefore: WindowsSeen;
   windowsAfter: WindowsSeen | null;
-  /** From the drain command to b1 `drained`; null if not within 30 s of the workload's end. */
+  /** From the drain command to b1 `drained`; null if not within 5 s of the workload's end (pins,
+   * which keep a drain going, idle out after 300 s by default). */
   drainedAfterMs: number | null;
+  /** b1's state at the end, as the controller (or the new leader) shows it. */
+  b1AtEnd: string;
 }
 
 export interface CrashVsFailoverResult {
   node: string;
   tracking: Tracking;
+  eventAfterMs: number;
   runs: ScenarioResult[];
 }
 
@@ -95,6 +106,25 @@ function windowsOf(v: ServiceView, b1Ip: string): WindowsSeen {
   };
 }
 
+function serviceNow(rig: ProcRig): Promise<ServiceView> {
+  return new ApiClient({ api: rig.proc!.api }).get<ServiceView>(servicePath('tcp'));
+}
+
+/** Broken connections counted once each, by the backend they started on (failure details are
+ * capped at 200 per client: enough for 100 idle connections each). */
+function brokenOn(reports: FinalReport[]): Record<string, number> {
+  const first = new Map<string, string>();
+  reports.forEach((r, i) => {
+    for (const f of r.long.failures) {
+      const key = `${i}:${f.conn}`;
+      if (!first.has(key)) first.set(key, (f.kind === 'wrong-backend' ? f.expected : f.backend) ?? '?');
+    }
+  });
+  const out: Record<string, number> = {};
+  for (const b of [...first.values()].sort()) out[b] = (out[b] ?? 0) + 1;
+  return out;
+}
+
 /** When each new connection that waited or failed started (epoch ms): slow ones from their start,
  * failed ones (they fail at the stall timeout, or at once when refused) from the failure time,
  * less the stall timeout for the timeouts. */
@@ -111,18 +141,20 @@ function waitedStarts(reports: FinalReport[]): { startedAt: number; ms: number }
   return out;
 }
 
-async function runScenario(s: Scenario, round: number, tracking: Tracking, log: (l: string) => void): Promise<ScenarioResult> {
+async function runScenario(s: Scenario, round: number, o: CrashVsFailoverOptions, log: (l: string) => void): Promise<ScenarioResult> {
   const rig = s.kind === 'failover' ? new ClusterRig({ clients: CLIENTS, backends: BACKENDS }) : new ProcRig({ clients: CLIENTS, backends: BACKENDS });
   try {
     await rig.start();
-    await setUpServices(rig, 'nat', 'openflow13', BACKENDS, ['--tracking', tracking]);
+    await setUpServices(rig, 'nat', 'openflow13', BACKENDS, ['--tracking', o.tracking]);
     const b1 = rig.ip('b1');
     const work = startWorkload(rig, WORKLOAD_MS, { stallMs: STALL_MS });
     await sleep(6_000);
     const drainAt = Date.now();
     await onBoth(rig, 'nat', 'drain', 'b1');
-    await sleep(2_000);
-    const windowsBefore = windowsOf(await rig.service('tcp'), b1);
+    // As in the cluster test: the event comes eventAfterMs after both drain commands returned.
+    await sleep(o.eventAfterMs);
+    // Straight from the API (a CLI run takes most of a second on a busy machine).
+    const windowsBefore = windowsOf(await serviceNow(rig), b1);
     const eventAt = Date.now();
     const backAt = await match(s)
       .with({ kind: 'none' }, () => Promise.resolve<number | null>(null))
@@ -144,30 +176,32 @@ async function runScenario(s: Scenario, round: number, tracking: Tracking, log: 
       .exhaustive();
     // What the controller shows once it answers again (a second in, so a new leader has loaded).
     await sleep(1_000);
-    const windowsAfter = s.kind === 'none' ? null : windowsOf(await rig.service('tcp'), b1);
-    const o: Outcome = await outcome(work);
+    const windowsAfter = s.kind === 'none' ? null : windowsOf(await serviceNow(rig), b1);
+    const out: Outcome = await outcome(work);
     let drainedAt: number | null = null;
+    let b1AtEnd = 'gone';
     await until('b1 drained', async () => {
       const v = (await rig.service('tcp')).backends.find((b) => b.ip === b1);
+      b1AtEnd = v?.state ?? 'gone';
       if (v?.state === 'drained') drainedAt = v.stateSince;
       return drainedAt !== null;
-    }, 30_000).catch(() => undefined);
-    const waited = waitedStarts(o.busyReports).filter((w) => w.startedAt >= eventAt - 1_000);
+    }, 5_000).catch(() => undefined);
+    const waited = waitedStarts(out.busyReports).filter((w) => w.startedAt >= eventAt - 1_000);
     const lastWait = waited.length === 0 ? null : Math.max(...waited.map((w) => w.startedAt));
     const r: ScenarioResult = {
       scenario: scenarioName(s), round,
-      longOpened: o.longOpened, busyBroken: o.busyBroken, idleBroken: o.idleBroken,
-      newOk: o.newOk, newFailed: o.newFailed,
-      newSlow: o.busyReports.reduce((n, x) => n + x.newConns.slow.count, 0),
+      longOpened: out.longOpened, busyBroken: out.busyBroken, idleBroken: out.idleBroken, idleBrokenOn: brokenOn(out.idleReports),
+      newOk: out.newOk, newFailed: out.newFailed,
+      newSlow: out.busyReports.reduce((n, x) => n + x.newConns.slow.count, 0),
       newSlowestMs: waited.length === 0 ? null : Math.max(...waited.map((w) => w.ms)),
-      udpFlowsFailed: o.udpFailures,
-      udpSent: o.busyReports.reduce((n, x) => n + x.udp.sent, 0),
-      udpLost: o.busyReports.reduce((n, x) => n + x.udp.timeouts, 0),
-      stickiness: o.stickiness,
+      udpFlowsFailed: out.udpFailures,
+      udpSent: out.busyReports.reduce((n, x) => n + x.udp.sent, 0),
+      udpLost: out.busyReports.reduce((n, x) => n + x.udp.timeouts, 0),
+      stickiness: out.stickiness,
       queryAnsweredAfterMs: lastWait === null ? null : Math.max(0, lastWait - eventAt),
       controllerBackMs: backAt === null ? null : backAt - eventAt,
       windowsBefore, windowsAfter,
-      drainedAfterMs: drainedAt === null ? null : drainedAt - drainAt,
+      drainedAfterMs: drainedAt === null ? null : drainedAt - drainAt, b1AtEnd,
     };
     log(`round ${round}, ${formatRun(r)}`);
     return r;
@@ -186,9 +220,9 @@ export async function runCrashVsFailoverBench(o: CrashVsFailoverOptions): Promis
   const runs: ScenarioResult[] = [];
   // Rounds interleave the scenarios, so a slow patch of the machine hits them alike.
   for (let round = 1; round <= o.rounds; round++) {
-    for (const s of scenarios) runs.push(await runScenario(s, round, o.tracking, log));
+    for (const s of scenarios) runs.push(await runScenario(s, round, o, log));
   }
-  return { node: process.version, tracking: o.tracking, runs };
+  return { node: process.version, tracking: o.tracking, eventAfterMs: o.eventAfterMs, runs };
 }
 
 export function crashVsFailoverOptionsFrom(argv: readonly string[]): CrashVsFailoverOptions {
@@ -198,17 +232,17 @@ export function crashVsFailoverOptionsFrom(argv: readonly string[]): CrashVsFail
   const oi = argv.indexOf('--outages');
   const outagesMs = oi >= 0 ? (argv[oi + 1] ?? '').split(',').map(Number) : [3_500, 10_000];
   if (outagesMs.some((n) => !Number.isFinite(n) || n < 0)) throw new Error(`--outages takes milliseconds, comma-separated, got ${argv[oi + 1]}`);
-  return { rounds: numArg(argv, 'rounds', 2), tracking, outagesMs };
+  return { rounds: numArg(argv, 'rounds', 2), tracking, outagesMs, eventAfterMs: numArg(argv, 'event-after-ms', 2_000) };
 }
 
 const ms = (v: number | null): string => (v === null ? '-' : `${(v / 1000).toFixed(1)} s`);
 const win = (w: WindowsSeen | null): string => (w === null ? '-' : `${w.query} query/${w.pending} pending (b1 ${w.b1})`);
 
 function formatRun(r: ScenarioResult): string {
-  return `${r.scenario}: long ${r.longOpened}, broken busy ${r.busyBroken}, idle ${r.idleBroken}; new ok ${r.newOk}, failed ${r.newFailed},`
+  return `${r.scenario}: long ${r.longOpened}, broken busy ${r.busyBroken}, idle ${r.idleBroken} (${Object.entries(r.idleBrokenOn).map(([b, n]) => `${b} ${n}`).join(', ') || 'none'}); new ok ${r.newOk}, failed ${r.newFailed},`
     + ` >1 s ${r.newSlow} (slowest after the event ${ms(r.newSlowestMs)}); udp flows failed ${r.udpFlowsFailed}, datagrams lost ${r.udpLost}/${r.udpSent};`
     + ` query slots answered again ${ms(r.queryAnsweredAfterMs)} after the event; controller back ${ms(r.controllerBackMs)};`
-    + ` windows before ${win(r.windowsBefore)}, after ${win(r.windowsAfter)}; drained ${r.drainedAfterMs === null ? 'not within 30 s of the end' : `${ms(r.drainedAfterMs)} after the drain`}`
+    + ` windows before ${win(r.windowsBefore)}, after ${win(r.windowsAfter)}; drained ${r.drainedAfterMs === null ? `not within 5 s of the end (b1 ${r.b1AtEnd})` : `${ms(r.drainedAfterMs)} after the drain`}`
     + (r.stickiness > 0 ? `; STICKINESS VIOLATIONS ${r.stickiness}` : '');
 }
 
@@ -221,7 +255,7 @@ export function formatCrashVsFailover(r: CrashVsFailoverResult): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   return [
-    `crash vs failover, openflow13 nat, tracking ${r.tracking}; 200 long connections (100 idle 10-30 s), 20 new/s, 10 udp flows; b1 drained, event 2 s later (node ${r.node})`,
+    `crash vs failover, openflow13 nat, tracking ${r.tracking}; 200 long connections (100 idle 10-30 s), 20 new/s, 10 udp flows; b1 drained, event ${r.eventAfterMs / 1000} s later (node ${r.node})`,
     line(head), ...rows.map(line),
     '', ...r.runs.map((x) => `round ${x.round}, ${formatRun(x)}`),
   ].join('\n');
