@@ -15,7 +15,7 @@ describe('crash-vs-failover bench', () => {
     expect(scenarioName({ kind: 'crash', outageMs: 3_500 })).toBe('single controller, SIGKILL, back after 3.5 s');
     const run: ScenarioResult = {
       scenario: scenarioName({ kind: 'failover' }), round: 1, longOpened: 200, busyBroken: 0, idleBroken: 33, idleBrokenOn: { b1: 30, b2: 3 }, newOk: 700, newFailed: 0, newSlow: 12,
-      newSlowestMs: 3_100, udpFlowsFailed: 0, udpSent: 400, udpLost: 3, stickiness: 0, queryAnsweredAfterMs: 1_800, controllerBackMs: 1_400,
+      newSlowestMs: 3_100, udpFlowsFailed: 0, udpSent: 400, udpLost: 3, stickiness: 0, queryAnsweredAfterMs: 1_800, controllerBackMs: 1_400, switchUpMs: null, lastSlotMoveMs: 3_300,
       windowsBefore: { query: 8, pending: 13, querySlots: 8, b1: 'draining' }, windowsAfter: { query: 8, pending: 13, querySlots: 8, b1: 'draining' },
       drainedAfterMs: null, b1AtEnd: 'draining',
     };
@@ -25,5 +25,6 @@ describe('crash-vs-failover bench', () => {
     expect(text).toContain('drained not within 5 s of the end (b1 draining)');
     expect(text).toContain('event 0.5 s later');
     expect(text).toContain('idle 33 (b1 30, b2 3)');
+    expect(text).toContain('switch up again -, last tcp slot move 3.3 s after the event');
   });
 });

@@ -2,7 +2,7 @@
 // so the ratios survive a noisy machine. Every scenario is the same `openflow13` nat service on a
 // real Open vSwitch (tools/rig: the rigs the integration tests use): three backends, 200 long TCP
 // connections (half busy, half idle 10-30 s between messages), new TCP connections (20/s) and UDP
-// flows; 6 s in, b1 is drained (tcp and udp, through the CLI); 2 s after that returned
+// flows; 6 s in, b1 is drained (udp then tcp, through the CLI); 2 s after the tcp drain returned
 // (--event-after-ms; the migration windows last 2-3 s by default, so 2 s is at their end and 0 s
 // inside them):
 // - crash: the one `holdfast start` is SIGKILLed and started again on the same port and state file
@@ -18,9 +18,10 @@
 // Usage (root): npm run bench -- crash-vs-failover [--rounds 2] [--tracking migrations|all] [--outages 3500,10000] [--event-after-ms 2000] [--json]
 import { match } from 'ts-pattern';
 import type { ServiceView } from '../../apps/lb/control.js';
+import type { StoredEventRecord } from '../../db/records.js';
 import { ApiClient, servicePath } from '../cli/client.js';
 import { asProc, ClusterRig, type Member } from '../rig/cluster-rig.js';
-import { onBoth, outcome, ProcRig, setUpServices, sleep, startWorkload, type Outcome } from '../rig/proc-rig.js';
+import { backendKey, outcome, ProcRig, setUpServices, sleep, startWorkload, type Outcome } from '../rig/proc-rig.js';
 import { until } from '../rig/until.js';
 import type { FinalReport } from '../traffic/stats.js';
 import { numArg } from './lb-common.js';
@@ -67,6 +68,10 @@ export interface ScenarioResult {
   queryAnsweredAfterMs: number | null;
   /** crash: the switch connected to the restarted controller; failover: a new leader elected. */
   controllerBackMs: number | null;
+  /** From the controller's event log, after the event: the switch's return (crash; null when it
+   * never left) and the last tcp slot move (the query windows closing; null: none moved). */
+  switchUpMs: number | null;
+  lastSlotMoveMs: number | null;
   /** What the controller showed just before the event, and once back. */
   windowsBefore: WindowsSeen;
   windowsAfter: WindowsSeen | null;
@@ -104,6 +109,25 @@ function windowsOf(v: ServiceView, b1Ip: string): WindowsSeen {
     querySlots: v.querySlots.length,
     b1: v.backends.find((b) => b.ip === b1Ip)?.state ?? 'gone',
   };
+}
+
+/** The switch's return and the last tcp slot move after `since`, from the event log. */
+async function eventTimes(rig: ProcRig, since: number): Promise<{ switchUpMs: number | null; lastSlotMoveMs: number | null }> {
+  const api = new ApiClient({ api: rig.proc!.api });
+  let switchUp: number | null = null;
+  let lastMove: number | null = null;
+  let after = 0;
+  for (let page = 0; page < 50; page++) {
+    const list = await api.get<StoredEventRecord[]>(`/events?after=${after}&limit=1000`);
+    if (list.length === 0) break;
+    for (const e of list) {
+      if (e.at < since) continue;
+      if (e.event.type === 'switch_up' && switchUp === null) switchUp = e.at - since;
+      if (e.event.type === 'slot_moved' && e.event.service === 'tcp') lastMove = e.at - since;
+    }
+    after = list[list.length - 1]!.id;
+  }
+  return { switchUpMs: switchUp, lastSlotMoveMs: lastMove };
 }
 
 function serviceNow(rig: ProcRig): Promise<ServiceView> {
@@ -150,8 +174,9 @@ async function runScenario(s: Scenario, round: number, o: CrashVsFailoverOptions
     const work = startWorkload(rig, WORKLOAD_MS, { stallMs: STALL_MS });
     await sleep(6_000);
     const drainAt = Date.now();
-    await onBoth(rig, 'nat', 'drain', 'b1');
-    // As in the cluster test: the event comes eventAfterMs after both drain commands returned.
+    // udp first, so that the event comes eventAfterMs after the tcp drain returned (a CLI run takes
+    // up to a second here: with tcp first, an event "at 0 s" could miss the 2 s windows).
+    for (const proto of ['udp', 'tcp'] as const) await rig.ok(['backend', 'drain', proto, backendKey(rig, 'b1', 'nat', proto)]);
     await sleep(o.eventAfterMs);
     // Straight from the API (a CLI run takes most of a second on a busy machine).
     const windowsBefore = windowsOf(await serviceNow(rig), b1);
@@ -186,6 +211,8 @@ async function runScenario(s: Scenario, round: number, o: CrashVsFailoverOptions
       if (v?.state === 'drained') drainedAt = v.stateSince;
       return drainedAt !== null;
     }, 5_000).catch(() => undefined);
+    // A log that cannot be read leaves these blank rather than losing the run.
+    const times = await eventTimes(rig, eventAt).catch(() => ({ switchUpMs: null, lastSlotMoveMs: null }));
     const waited = waitedStarts(out.busyReports).filter((w) => w.startedAt >= eventAt - 1_000);
     const lastWait = waited.length === 0 ? null : Math.max(...waited.map((w) => w.startedAt));
     const r: ScenarioResult = {
@@ -200,7 +227,7 @@ async function runScenario(s: Scenario, round: number, o: CrashVsFailoverOptions
       stickiness: out.stickiness,
       queryAnsweredAfterMs: lastWait === null ? null : Math.max(0, lastWait - eventAt),
       controllerBackMs: backAt === null ? null : backAt - eventAt,
-      windowsBefore, windowsAfter,
+      ...times, windowsBefore, windowsAfter,
       drainedAfterMs: drainedAt === null ? null : drainedAt - drainAt, b1AtEnd,
     };
     log(`round ${round}, ${formatRun(r)}`);
@@ -242,6 +269,7 @@ function formatRun(r: ScenarioResult): string {
   return `${r.scenario}: long ${r.longOpened}, broken busy ${r.busyBroken}, idle ${r.idleBroken} (${Object.entries(r.idleBrokenOn).map(([b, n]) => `${b} ${n}`).join(', ') || 'none'}); new ok ${r.newOk}, failed ${r.newFailed},`
     + ` >1 s ${r.newSlow} (slowest after the event ${ms(r.newSlowestMs)}); udp flows failed ${r.udpFlowsFailed}, datagrams lost ${r.udpLost}/${r.udpSent};`
     + ` query slots answered again ${ms(r.queryAnsweredAfterMs)} after the event; controller back ${ms(r.controllerBackMs)};`
+    + ` switch up again ${ms(r.switchUpMs)}, last tcp slot move ${ms(r.lastSlotMoveMs)} after the event;`
     + ` windows before ${win(r.windowsBefore)}, after ${win(r.windowsAfter)}; drained ${r.drainedAfterMs === null ? `not within 5 s of the end (b1 ${r.b1AtEnd})` : `${ms(r.drainedAfterMs)} after the drain`}`
     + (r.stickiness > 0 ? `; STICKINESS VIOLATIONS ${r.stickiness}` : '');
 }
