@@ -36,7 +36,7 @@ export function runPinsBench(flows: number): PinsBenchResult {
       id: i, service: 'bench', ip: `10.98.0.${i}`, port: 8080, weight: 1, mac: `02:00:00:00:02:0${i}`, switchPort: i + 1,
       state: 'active', stateSince: now, removeWhenDrained: false,
     };
-    st.addBackend(b);
+    st.addBackend(b, now);
   }
   st.rebalance(now);
   const dpid = '000000000000be00';
