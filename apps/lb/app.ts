@@ -4,7 +4,6 @@
 // returns (core/effects.ts): messages and requests to switches, desired state to the reconciler,
 // rows and events to the store, events to listeners. Replies come back to the core as events.
 
-import { request as httpGet } from 'node:http';
 import { match as matchOn } from 'ts-pattern';
 import type { App, SwitchHandle } from '../../controller/app.js';
 import type { Controller } from '../../controller/index.js';
@@ -18,7 +17,8 @@ import type {
 import type { BackendSpec, StoredEvent } from './model.js';
 import type { HealthMonitor } from './core/health-monitor.js';
 import { LbCore, type QueryAnswer, type Result } from './core/lb-core.js';
-import type { Effects, HttpCheckRequest, StoreChange, SwitchAction } from './core/effects.js';
+import type { Effects, StoreChange, SwitchAction } from './core/effects.js';
+import { runHttpCheck } from './http-check.js';
 
 export interface LoadBalancerOptions {
   controller: Controller;
@@ -126,7 +126,7 @@ export class LoadBalancer implements LbControl, App {
       matchOn(r)
         .with({ kind: 'claim' }, () => undefined)
         .with({ kind: 'release' }, (c) => void this.o.controller.reconciler.release(c.owner).then(() => this.apply(this.core.syncAll())))
-        .with({ kind: 'http_check' }, (c) => this.httpCheck(c.check))
+        .with({ kind: 'http_check' }, (c) => runHttpCheck(c.check, (outcome) => void this.apply(this.core.httpCheckDone(c.check.token, outcome, this.clock()))))
         .exhaustive();
     }
     return settled.length === 0 ? Promise.resolve() : Promise.all(settled).then(() => undefined);
@@ -172,27 +172,6 @@ export class LoadBalancer implements LbControl, App {
         return undefined;
       })
       .exhaustive();
-  }
-
-  /** An HTTP check from this host (no monitor address); its outcome goes back to the core. */
-  private httpCheck(c: HttpCheckRequest): void {
-    let done = false;
-    const end = (outcome: Parameters<LbCore['httpCheckDone']>[1]): void => {
-      if (done) return;
-      done = true;
-      void this.apply(this.core.httpCheckDone(c.token, outcome, this.clock()));
-    };
-    const req = httpGet({ host: c.host, port: c.port, path: c.path, method: 'GET', timeout: c.timeoutMs, agent: false, headers: { 'user-agent': 'holdfast-health', connection: 'close' } }, (res) => {
-      res.resume();
-      end({ kind: 'status', status: res.statusCode ?? 0 });
-      res.destroy();
-    });
-    req.on('timeout', () => {
-      end({ kind: 'timeout' });
-      req.destroy();
-    });
-    req.on('error', (err: NodeJS.ErrnoException) => end({ kind: 'error', code: err.code ?? err.message }));
-    req.end();
   }
 
   /** An operator command: the core's decision and its effects in one store transaction, so its

@@ -7,7 +7,6 @@ import type { OfMessageInput } from '../../../controller/app.js';
 import type { SwitchProfile } from '../../../controller/capabilities.js';
 import type { DesiredState } from '../../../controller/reconciler.js';
 import type { MultipartRequestBody, WireVersion } from '../../../openflow/types.js';
-import type { HttpCheck } from '../health.js';
 import type { Backend, LbEvent, Service, SlotTableSnapshot } from '../model.js';
 
 /** Why a multipart request was sent: its reply goes back to the core with this. */
@@ -49,7 +48,7 @@ export type StoreChange =
   | { kind: 'save_counters'; backends: BackendCountersRow[]; services: ServiceCountersRow[]; at: number };
 
 /** An HTTP check the shell runs from this host (no monitor address); its outcome comes back with `token`. */
-export interface HttpCheckRequest { token: number; host: string; port: number; path: string; timeoutMs: number; expected: HttpCheck['status'] }
+export interface HttpCheckRequest { token: number; host: string; port: number; path: string; timeoutMs: number }
 
 export type RuntimeAction =
   | { kind: 'claim'; owner: string; space: OwnerSpace }

@@ -225,7 +225,7 @@ export class HealthMonitor {
     this.httpChecks.set(token, { backendId: b.id, serviceId: st.service.id, rec, spec, startedAt: now });
     this.counters.probesSent++;
     this.host.fx().runtime.push({
-      kind: 'http_check', check: { token, host: b.ip, port, path: spec.http.path, timeoutMs: spec.timeoutMs, expected: spec.http.status },
+      kind: 'http_check', check: { token, host: b.ip, port, path: spec.http.path, timeoutMs: spec.timeoutMs },
     });
   }
 

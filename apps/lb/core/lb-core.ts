@@ -84,7 +84,7 @@ export interface QueryAnswer {
   outLength: number;
   readonly fillPin: (buf: Buffer, at: number, xid: number) => void;
   readonly fillOut: (buf: Buffer, at: number, xid: number) => void;
-  messages: OfMessageInput[];
+  messages: readonly OfMessageInput[];
 }
 
 /** Each service is its own reconciler owner (its cookies, its group): a service whose flows or
@@ -106,6 +106,7 @@ const PIN_KIND_MASK = 0xffn << 56n;
 const TCP_SYN = 0x02;
 const TCP_ACK = 0x10;
 const EMPTY = Buffer.alloc(0);
+const NO_MESSAGES: readonly OfMessageInput[] = [];
 
 export class LbCore {
   private readonly services = new Map<string, ServiceState>();
@@ -589,7 +590,7 @@ export class LbCore {
 
   /** The answer being built (one object for every packet; see QueryAnswer). */
   private readonly answer: QueryAnswer = {
-    kind: 'not_query', install: false, pinLength: 0, outLength: 0, messages: [],
+    kind: 'not_query', install: false, pinLength: 0, outLength: 0, messages: NO_MESSAGES,
     fillPin: (buf, at, xid) => fillPin(this.hot.pin!, buf, at, xid, this.fk.srcIp, this.fk.srcPort),
     fillOut: (buf, at, xid) => fillPacketOut(this.hot.out!, buf, at, xid, this.hot.inPort, this.hot.data),
   };
@@ -651,7 +652,7 @@ export class LbCore {
     const a = this.answer;
     const h = this.hot;
     h.data = EMPTY;
-    a.messages = [];
+    a.messages = NO_MESSAGES;
     if (!a.install) return;
     const fk = this.fk;
     // Backpressure: forget the pin so the next packet of the flow tries again.
