@@ -93,7 +93,8 @@ export class LoadBalancer implements LbControl, App {
   // Carrying out effects
 
   /** Stores rows and events (one transaction), tells listeners, then does the switch and runtime
-   * actions in order. Resolves when every desired state given to the reconciler has settled. */
+   * actions in order. Resolves when every desired state given to the reconciler and every request
+   * (with what its reply led to) has settled. */
   private apply(fx: Effects): Promise<void> {
     if (fx.empty) return Promise.resolve();
     const store = this.o.store;
@@ -165,11 +166,10 @@ export class LoadBalancer implements LbControl, App {
           return undefined;
         }
         // (a throw becomes a rejection: every request the core counts on gets an answer)
-        new Promise<Awaited<ReturnType<SwitchHandle['multipart']>>>((resolve) => resolve(sw.multipart(x.body, x.timeoutMs))).then(
+        return new Promise<Awaited<ReturnType<SwitchHandle['multipart']>>>((resolve) => resolve(sw.multipart(x.body, x.timeoutMs))).then(
           (parts) => this.apply(this.core.reply(dpidHex, x.purpose, parts, this.clock())),
           (err: Error) => this.apply(this.core.requestFailed(dpidHex, x.purpose, err.message)),
         ).catch((err: Error) => this.o.log?.error({ err: err.message }, 'load balancer reply handling failed'));
-        return undefined;
       })
       .exhaustive();
   }
@@ -212,6 +212,11 @@ export class LoadBalancer implements LbControl, App {
     if (this.timers.length > 0) void this.apply(this.core.saveCounters(this.clock()));
     for (const t of this.timers) clearInterval(t);
     this.timers.length = 0;
+  }
+
+  /** One round of connection counts (the timer's work), settled when every switch answered. */
+  countConnections(): Promise<void> {
+    return this.apply(this.core.countConnections(this.clock()));
   }
 
   /** Before the controller goes away: parked query slots on `openflow13` switches (LbCore.park),

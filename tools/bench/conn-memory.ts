@@ -26,7 +26,7 @@
 // Python AF_PACKET sender, paced; every SYN takes the real datapath path (miss → upcall → learn).
 // The bench resends until the switch holds the target count (resending a learned 5-tuple only hits
 // its entry). Figures: ovs-vswitchd RSS before/after, time to install, the controller's count by
-// backend (LoadBalancer.countConnections: one aggregate request per backend), and a full flow dump
+// backend (LbCore.countConnections: one aggregate request per backend), and a full flow dump
 // of the entries over OpenFlow for comparison.
 //
 // Usage (root): node dist/tools/bench/conn-memory.js [--conns 5000] [--inflight 64] [--rounds 2]
@@ -105,7 +105,7 @@ export interface RememberResult {
   memoryAfterInstall: string;
   memoryIdle: string;
   datapathFlowsAfterInstall: string;
-  /** LoadBalancer.countConnections: one aggregate request per backend, all in parallel. */
+  /** LbCore.countConnections: one aggregate request per backend, all in parallel. */
   countMs: number[];
   countByBackend: Record<string, number>;
   /** One aggregate request for the whole service (cookie mask). */
@@ -590,11 +590,10 @@ class Bench {
     const dpFlows = /flows\s*:\s*\(current (\d+)\)/.exec(upcall)?.[1] ?? upcall.split('\n').find((l) => l.includes('flows'))?.trim() ?? '?';
 
     const memoryAfterInstall = (await this.lab.appctl(['memory/show'])).trim();
-    const countable = lb as unknown as { countConnections(): Promise<void> };
     const countMs: number[] = [];
     for (let i = 0; i < 3; i++) {
       const t = performance.now();
-      await countable.countConnections();
+      await lb.countConnections();
       countMs.push(performance.now() - t);
     }
     const countByBackend: Record<string, number> = {};
