@@ -91,6 +91,18 @@ describe('health by ARP (core)', () => {
     expect(desired(fx, ownerOf(1)).length).toBeGreaterThan(0);
   });
 
+  it('a port going down takes the backend behind it down at once', () => {
+    const rig = new Rig();
+    withService(rig);
+    rig.keep(rig.core.addBackend('web', { ip: '10.0.0.11', port: 8080, weight: 1, mac: '02:00:00:00:00:11', switchPort: 1 }, rig.now));
+    rig.keep(rig.core.addBackend('web', { ip: '10.0.0.12', port: 8080, weight: 1, mac: '02:00:00:00:00:12', switchPort: 2 }, rig.now));
+    const port = { portNo: 2, hwAddr: '02:00:00:00:01:02', name: 'b2', config: 0, state: 1, curr: 0, advertised: 0, supported: 0, peer: 0, currSpeed: 0, maxSpeed: 0 };
+    const fx = rig.keep(rig.core.portStatus(SW1.dpidHex, { type: 'port_status', version: 4, xid: 0, reason: 'modify', port }, rig.advance(10)));
+    expect(eventsOf(fx, 'backend_health').map((e) => [e.backend, e.health, e.check])).toEqual([['10.0.0.12:8080', 'down', 'port status']]);
+    expect(eventsOf(fx, 'backend_state').map((e) => [e.backend, e.to])).toEqual([['10.0.0.12:8080', 'down']]);
+    expect(rig.core.listBackends('web').map((b) => b.state)).toEqual(['active', 'down']);
+  });
+
   it('a probe that went to no switch is no unanswered probe', () => {
     const rig = new Rig();
     rig.keep(rig.core.addService({ name: 'web', vip: '10.0.0.100', port: 80, slots: 8 }, rig.now));
