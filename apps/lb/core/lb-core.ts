@@ -14,13 +14,12 @@ import { buildArpReply, buildArpRequest } from '../../../openflow/packet/build.j
 import { extractFlowKeyInto } from '../../../openflow/packet/flowkey.js';
 import { parsePacket } from '../../../openflow/packet/parse.js';
 import type { FlowKey } from '../../../openflow/packet/types.js';
-import { numberToIpv4, parseIpv4 } from '../../../openflow/packet/addr.js';
-import { matchValue } from '../../../openflow/oxm.js';
+import { numberToIpv4 } from '../../../openflow/packet/addr.js';
 import {
-  OFPG, OFPP, OFPTT_ALL, OFP_NO_BUFFER, type Match, type MessageOf, type MultipartReplyBody, type WireVersion,
+  OFPG, OFPP, OFPTT_ALL, OFP_NO_BUFFER, type MessageOf, type MultipartReplyBody, type WireVersion,
 } from '../../../openflow/types.js';
 import {
-  COOKIE_KIND_PIN, SERVICE_COOKIE_SPACE, SERVICE_ID_MAX, serviceRulesMatch, groupIdFor, parseCookie, parseMarkerMac, PIN_COOKIE_MASK_FOR_SERVICE,
+  COOKIE_KIND_PIN, SERVICE_COOKIE_SPACE, serviceRulesMatch, groupIdFor, parseCookie, parseMarkerMac, PIN_COOKIE_MASK_FOR_SERVICE,
   pinCookieMatch, replyCookieMaskForService, replyCookieMatch, serviceVmac,
 } from '../cookies.js';
 import {
@@ -38,12 +37,16 @@ import {
   buildPacketOutTemplate, buildPinTemplate, fillPacketOut, fillPin, templateFits, type PacketOutTemplate, type PinTemplate,
 } from '../pin-template.js';
 import { ServiceState, type TargetEntry } from '../service-state.js';
-import type { BackendTotals } from '../traffic-ledger.js';
 import { parkedBucket, SlotTable, type SlotChange } from '../slot-table.js';
 import { judgeArpAnswer } from '../arp-guard.js';
 import { checkIpv4, normalizeMac, parseBackendKey, validateBackendSpec, validateServiceInput } from '../validation.js';
 import { checkMode, HealthMonitor, type HttpOutcome } from './health-monitor.js';
 import { Effects, type BackendCountersRow, type RequestPurpose, type ServiceCountersRow, type SwitchInfo } from './effects.js';
+import { SwitchEventWindow } from './switch-events.js';
+import {
+  bucketsOfGroupStats, clientOf, deleteByCookie, flowDump, pinsOfDump, staleServicesOfFlows, staleServicesOfGroups,
+} from './switch-replies.js';
+import { backendView, keyOf, serviceView, servicesStatus } from './views.js';
 
 export interface CoreConfig {
   /** ARP probes: every health interval live backends are re-checked. */
@@ -97,9 +100,6 @@ const CONN_COUNT_MARGIN_MS = 300;
 /** How long a started controller waits for its switches (Open vSwitch's default reconnect backoff
  * is up to 8 s) before it takes "no switch" to mean no connection anywhere. */
 export const SWITCH_RETURN_GRACE_MS = 15_000;
-/** Switch connect/disconnect events: at most this many per window (see switchEvent). */
-const SWITCH_EVENT_WINDOW_MS = 10_000;
-const SWITCH_EVENTS_PER_WINDOW = 20;
 /** Every backend's connections are counted once in this many rounds of counting. */
 const ALL_COUNT_EVERY = 5;
 const PIN_KIND_MASK = 0xffn << 56n;
@@ -129,6 +129,8 @@ export class LbCore {
   readonly health: HealthMonitor;
   /** Per service: the slow-start fractions its slot table was last balanced with. */
   private readonly slowStartKey = new Map<number, string>();
+  /** Switch connects and disconnects logged at a bounded rate (switch-events.ts). */
+  private readonly switchEvents = new SwitchEventWindow();
   /** Effects of the call being handled. */
   private fx = new Effects();
   private readonly random: () => number;
@@ -440,7 +442,7 @@ export class LbCore {
     const fx = this.begin(now);
     this.switches.delete(sw.dpidHex);
     this.switches.set(sw.dpidHex, sw);
-    this.switchEvent({ type: 'switch_up', dpid: sw.dpidHex, version: sw.version }, now);
+    fx.events.push(...this.switchEvents.admit({ type: 'switch_up', dpid: sw.dpidHex, version: sw.version }, now));
     const gt = sw.groupTypes;
     if (gt.length > 0 && !gt.includes('select')) {
       // Every service needs a select group: say so plainly rather than through each group_mod error.
@@ -459,36 +461,8 @@ export class LbCore {
     const fx = this.begin(now);
     this.switches.delete(dpidHex);
     for (const st of this.services.values()) st.connections.delete(dpidHex);
-    this.switchEvent({ type: 'switch_down', dpid: dpidHex }, now);
+    fx.events.push(...this.switchEvents.admit({ type: 'switch_down', dpid: dpidHex }, now));
     return fx;
-  }
-
-  /**
-   * Switch connects and disconnects go to the event log at most SWITCH_EVENTS_PER_WINDOW a window:
-   * a flapping switch, or a client cycling through fresh datapath ids, must not push the real
-   * history out of the log. What is held back is counted and written as one event when the next
-   * window opens.
-   */
-  private readonly switchEvents = { windowStart: 0, written: 0, heldUp: 0, heldDown: 0 };
-  private switchEvent(e: Extract<LbEvent, { type: 'switch_up' | 'switch_down' }>, now: number): void {
-    const w = this.switchEvents;
-    this.flushSwitchEvents(now);
-    if (w.written < SWITCH_EVENTS_PER_WINDOW) {
-      w.written++;
-      this.emit(e);
-    } else if (e.type === 'switch_up') w.heldUp++;
-    else w.heldDown++;
-  }
-
-  /** Opens a new window once the last one is over, writing what it held back as one event (also
-   * from the tick, so the count is not left waiting for the next switch event). */
-  private flushSwitchEvents(now: number): void {
-    const w = this.switchEvents;
-    if (now - w.windowStart < SWITCH_EVENT_WINDOW_MS) return;
-    if (w.heldUp + w.heldDown > 0) {
-      this.emit({ type: 'error', message: `${w.heldUp} more switch connections and ${w.heldDown} disconnections in ${SWITCH_EVENT_WINDOW_MS / 1000} s were not logged one by one` });
-    }
-    Object.assign(w, { windowStart: now, written: 0, heldUp: 0, heldDown: 0 });
   }
 
   /** The switch left for good: forget what was kept for it, so switches that come and go (or
@@ -840,7 +814,7 @@ export class LbCore {
 
   tick(now: number): Effects {
     const fx = this.begin(now);
-    this.flushSwitchEvents(now);
+    fx.events.push(...this.switchEvents.flush(now));
     this.health.tick(now);
     for (const st of this.services.values()) {
       this.slowStartStep(st, now);
@@ -1005,59 +979,40 @@ export class LbCore {
   private auditDone(dpidHex: string, parts: readonly MultipartReplyBody[], now: number): void {
     const added = this.auditing.get(dpidHex);
     this.auditing.delete(dpidHex);
-    const dumped = new Map<number, FlowTable>();
-    for (const part of parts) {
-      if (part.kind !== 'flow') continue;
-      for (const f of part.flows) {
-        const c = parseCookie(f.cookie);
-        const client = clientOf(f.match);
-        if (c.kind !== 'pin' || !client) continue;
-        let m = dumped.get(c.serviceId);
-        if (!m) dumped.set(c.serviceId, (m = new FlowTable()));
-        m.set(client.srcIp, client.srcPort, c.backendId);
-      }
-    }
+    const dumped = pinsOfDump(parts);
     for (const [id, st] of this.byId) {
       st.replacePins(dpidHex, dumped.get(id) ?? new FlowTable(), added?.get(id) ?? new FlowTable(16), now);
     }
   }
 
+  /** Per-slot activity (least-active slots move first) and bucket traffic per owner, from the
+   * packet counts since the last statistics of the same group. */
   private groupStats(dpidHex: string, serviceId: number, parts: readonly MultipartReplyBody[]): void {
     const st = this.byId.get(serviceId);
     if (!st) return;
-    for (const part of parts) {
-      if (part.kind !== 'group') continue;
-      for (const g of part.groups) {
-        const key = `${dpidHex}/${serviceId}`;
-        const prev = this.lastBucketStats.get(key);
-        const cur = g.buckets;
-        this.lastBucketStats.set(key, cur);
-        if (!prev || prev.length !== cur.length) continue;
-        const secs = this.cfg.statsIntervalMs / 1000;
-        for (let i = 0; i < cur.length && i < st.activity.length; i++) {
-          const dp = Number(cur[i].packetCount - prev[i].packetCount);
-          if (dp < 0) continue;
-          st.activity[i] = st.activity[i] * 0.5 + (dp / secs) * 0.5;
-          const bucket = st.table.bucket(i);
-          if (bucket.kind === 'forward' && dp > 0) {
-            st.ledger.bucketTraffic(bucket.backend, dp, Number(cur[i].byteCount - prev[i].byteCount));
-          }
+    const secs = this.cfg.statsIntervalMs / 1000;
+    for (const cur of bucketsOfGroupStats(parts)) {
+      const key = `${dpidHex}/${serviceId}`;
+      const prev = this.lastBucketStats.get(key);
+      this.lastBucketStats.set(key, cur);
+      if (!prev || prev.length !== cur.length) continue;
+      for (let i = 0; i < cur.length && i < st.activity.length; i++) {
+        const dp = Number(cur[i].packetCount - prev[i].packetCount);
+        if (dp < 0) continue;
+        st.activity[i] = st.activity[i] * 0.5 + (dp / secs) * 0.5;
+        const bucket = st.table.bucket(i);
+        if (bucket.kind === 'forward' && dp > 0) {
+          st.ledger.bucketTraffic(bucket.backend, dp, Number(cur[i].byteCount - prev[i].byteCount));
         }
       }
     }
   }
 
+  /** Services removed while this controller was away: their flows (then their groups) are deleted. */
   private sweepFlows(dpidHex: string, parts: readonly MultipartReplyBody[]): void {
     const sw = this.switches.get(dpidHex);
     if (!sw) return;
-    const stale = new Set<number>();
-    for (const p of parts) {
-      if (p.kind !== 'flow') continue;
-      for (const f of p.flows) {
-        const c = parseCookie(f.cookie);
-        if (c.kind === 'service' && c.serviceId !== 0 && !this.byId.has(c.serviceId)) stale.add(c.serviceId);
-      }
-    }
+    const stale = staleServicesOfFlows(parts, (id) => this.byId.has(id));
     this.fx.switches.push({ kind: 'request', dpid: sw.dpid, timeoutMs: 30_000, purpose: { kind: 'sweep_groups', stale: [...stale] }, body: { kind: 'group_desc' } });
   }
 
@@ -1065,10 +1020,7 @@ export class LbCore {
     const sw = this.switches.get(dpidHex);
     if (!sw) return;
     const stale = new Set(staleFlows.filter((id) => !this.byId.has(id)));
-    for (const p of parts) {
-      if (p.kind !== 'group_desc') continue;
-      for (const g of p.groups) if (g.groupId >= 1 && g.groupId <= SERVICE_ID_MAX && !this.byId.has(g.groupId)) stale.add(g.groupId);
-    }
+    for (const id of staleServicesOfGroups(parts, (x) => this.byId.has(x))) stale.add(id);
     for (const id of stale) {
       const space = serviceRulesMatch(id);
       this.fx.send(sw.dpid, deleteByCookie(space.cookie, space.mask));
@@ -1095,11 +1047,11 @@ export class LbCore {
   }
 
   listServices(): ServiceView[] {
-    return [...this.services.values()].sort((a, b) => a.service.id - b.service.id).map((st) => this.serviceView(st));
+    return [...this.services.values()].sort((a, b) => a.service.id - b.service.id).map((st) => serviceView(st, this.health));
   }
 
   getService(name: string): ServiceView {
-    return this.serviceView(this.svc(name));
+    return serviceView(this.svc(name), this.health);
   }
 
   addService(input: ServiceInput, now: number): Result<ServiceView> {
@@ -1122,7 +1074,7 @@ export class LbCore {
     this.claimService(service);
     this.emit({ type: 'service_added', service: service.name });
     this.syncService(st);
-    return { value: this.serviceView(st), effects: fx };
+    return { value: serviceView(st, this.health), effects: fx };
   }
 
   updateService(name: string, settings: ServiceSettings, now: number): Result<ServiceView> {
@@ -1135,7 +1087,7 @@ export class LbCore {
     const health = healthInput === undefined ? s.health : validateHealth(healthInput, s.proto, s.health);
     const spec = validateServiceInput({ ...s, ...rest, health });
     const next: Service = { ...s, ...spec, id: s.id, vmac: s.vmac, createdAt: s.createdAt };
-    if (JSON.stringify(next) === JSON.stringify(s)) return { value: this.serviceView(st), effects: fx };
+    if (JSON.stringify(next) === JSON.stringify(s)) return { value: serviceView(st, this.health), effects: fx };
     fx.store.push({ kind: 'update_service', service: next });
     st.service = next;
     if (JSON.stringify(next.health) !== JSON.stringify(s.health)) {
@@ -1148,7 +1100,7 @@ export class LbCore {
     st.invalidateTargets(); // pin templates carry the idle timeouts
     this.reconcilePool(st, 'service settings changed', now);
     this.syncAllInto(); // a switch left out by `switches` loses the service's flows
-    return { value: this.serviceView(st), effects: fx };
+    return { value: serviceView(st, this.health), effects: fx };
   }
 
   /** The service goes; its flows and group go with its reconciler owner (the shell releases it and
@@ -1168,7 +1120,7 @@ export class LbCore {
 
   listBackends(service: string): BackendView[] {
     const st = this.svc(service);
-    return [...st.backends.values()].map((b) => this.backendView(st, b));
+    return [...st.backends.values()].map((b) => backendView(st, b, this.health));
   }
 
   addBackend(service: string, spec: BackendSpec, now: number): Result<BackendView> {
@@ -1187,7 +1139,7 @@ export class LbCore {
     this.emit({ type: 'backend_added', service, backend: key });
     if (b.state === 'active') this.reconcilePool(st, `backend ${key} added`, now);
     else this.probeInto(now, true);
-    return { value: this.backendView(st, b), effects: fx };
+    return { value: backendView(st, b, this.health), effects: fx };
   }
 
   drainBackend(service: string, key: string, now: number): Result<BackendView> {
@@ -1205,7 +1157,7 @@ export class LbCore {
         throw new LbError('conflict', `backend ${key} is being removed`);
       })
       .exhaustive();
-    return { value: this.backendView(st, b), effects: fx };
+    return { value: backendView(st, b, this.health), effects: fx };
   }
 
   enableBackend(service: string, key: string, now: number): Result<BackendView> {
@@ -1219,7 +1171,7 @@ export class LbCore {
       if (known) this.reconcilePool(st, `${key} enabled`, now);
       else this.probeInto(now, true);
     }
-    return { value: this.backendView(st, b), effects: fx };
+    return { value: backendView(st, b, this.health), effects: fx };
   }
 
   setWeight(service: string, key: string, weight: number, now: number): Result<BackendView> {
@@ -1234,7 +1186,7 @@ export class LbCore {
       this.emit({ type: 'backend_weight', service, backend: key, from, to: v });
       this.reconcilePool(st, `weight of ${key} ${from} → ${v}`, now);
     }
-    return { value: this.backendView(st, b), effects: fx };
+    return { value: backendView(st, b, this.health), effects: fx };
   }
 
   removeBackend(service: string, key: string, opts: { now?: boolean }, now: number): Result<BackendView> {
@@ -1242,7 +1194,7 @@ export class LbCore {
     const st = this.svc(service);
     const b = this.backendOf(st, key);
     if (opts.now || b.state === 'drained' || b.state === 'resolving' || b.state === 'down') {
-      const view = this.backendView(st, b);
+      const view = backendView(st, b, this.health);
       this.deleteBackend(st, b, opts.now ? 'removed now' : 'removed', now);
       return { value: { ...view, state: 'removed' }, effects: fx };
     }
@@ -1252,7 +1204,7 @@ export class LbCore {
       this.setState(st, b, 'draining', now, 'remove requested');
       this.reconcilePool(st, `remove of ${key}`, now);
     }
-    return { value: this.backendView(st, b), effects: fx };
+    return { value: backendView(st, b, this.health), effects: fx };
   }
 
   // ------------------------------------------------------------------------------------------
@@ -1260,65 +1212,9 @@ export class LbCore {
 
   /** Status without the switches' connection details (the shell adds those). */
   status(): Omit<StatusView, 'switches'> {
-    let migrationsActive = 0;
-    const c = { packetIns: 0, pinsInstalled: 0, pinsRemoved: 0 };
-    const services = [...this.services.values()].map((st) => {
-      const migrating = st.table.migrations().length;
-      migrationsActive += migrating;
-      c.packetIns += st.counters.packetIns;
-      c.pinsInstalled += st.counters.pinsInstalled;
-      c.pinsRemoved += st.counters.pinsRemoved;
-      let pins = 0;
-      for (const n of st.pinCounts.values()) pins += n;
-      let connections = 0;
-      for (const b of st.backends.keys()) connections += st.connectionsOf(b) ?? 0;
-      const s = st.service;
-      return {
-        name: s.name, vip: s.vip, port: s.port, proto: s.proto, mode: s.mode,
-        backends: st.backends.size,
-        activeBackends: [...st.backends.values()].filter((b) => b.state === 'active').length,
-        migrating, pins, connections,
-      };
-    });
-    return {
-      startedAt: this.startedAt,
-      services,
-      counters: { ...c, migrationsActive, slotsMoved: this.slotsMoved },
-      monitor: this.health.monitorView(),
-    };
+    return { startedAt: this.startedAt, ...servicesStatus(this.services.values(), this.slotsMoved), monitor: this.health.monitorView() };
   }
 
-  private serviceView(st: ServiceState): ServiceView {
-    const t = st.table;
-    const owners: (string | null)[] = [];
-    const querySlots: number[] = [];
-    for (let i = 0; i < t.size; i++) {
-      owners.push(keyOf(st, t.owner(i)));
-      if (t.bucket(i).kind === 'query') querySlots.push(i);
-    }
-    return {
-      ...st.service,
-      backends: [...st.backends.values()].map((b) => this.backendView(st, b)),
-      slotOwners: owners,
-      querySlots,
-      migrations: t.migrations().map((m) => ({
-        slot: m.slot, from: keyOf(st, m.from), to: keyOf(st, m.to), since: m.startedAt, phase: m.phase,
-      })),
-      counters: { ...st.counters },
-      failedOn: Object.fromEntries(st.failedOn),
-    };
-  }
-
-  private backendView(st: ServiceState, b: Backend): BackendView {
-    const c = st.table.countsFor(b.id);
-    return {
-      ...b, key: backendKey(b), slots: c.owned, slotsIncoming: c.incoming, pins: st.pinsOf(b.id),
-      connections: st.connectionsOf(b.id) ?? 0,
-      ...trafficView(st.ledger.totals(b.id)),
-      ...(st.locations.get(b.id) ? { resolvedMac: st.locations.get(b.id)?.mac } : {}),
-      health: this.health.view(st, b),
-    };
-  }
 }
 
 /** A control's answer and what it takes to carry it out. */
@@ -1333,34 +1229,3 @@ function newTable(service: Service, snap?: SlotTableSnapshot): SlotTable {
     slots: service.slots, windows: service.migration, maxQuerySlots: service.maxQuerySlots, tracking: service.tracking,
   }, snap);
 }
-
-function keyOf(st: ServiceState, id: number | null): string | null {
-  if (id === null) return null;
-  const b = st.backends.get(id);
-  return b ? backendKey(b) : `#${id}`;
-}
-
-function deleteByCookie(cookie: bigint, cookieMask: bigint): OfMessageInput {
-  return {
-    type: 'flow_mod', cookie, cookieMask, tableId: OFPTT_ALL, command: 'delete', idleTimeout: 0, hardTimeout: 0,
-    priority: 0, bufferId: OFP_NO_BUFFER, outPort: OFPP.ANY, outGroup: OFPG.ANY, flags: 0, match: [], instructions: [],
-  };
-}
-
-function flowDump(cookie: bigint, cookieMask: bigint): { kind: 'flow'; body: { tableId: number; outPort: number; outGroup: number; cookie: bigint; cookieMask: bigint; match: Match } } {
-  return { kind: 'flow', body: { tableId: OFPTT_ALL, outPort: OFPP.ANY, outGroup: OFPG.ANY, cookie, cookieMask, match: [] } };
-}
-
-function trafficView(t: BackendTotals): Pick<BackendView, 'traffic' | 'connectionsOpened'> {
-  return { traffic: { packets: t.packets, bytes: t.bytes }, connectionsOpened: t.opened };
-}
-
-/** The client side (source address and port) of a pin's match. */
-function clientOf(m: Match): { srcIp: number; srcPort: number } | undefined {
-  const ip = matchValue(m, 'ipv4_src');
-  const port = matchValue(m, 'tcp_src') ?? matchValue(m, 'udp_src');
-  if (typeof ip !== 'string' || typeof port !== 'number') return undefined;
-  const n = parseIpv4(ip);
-  return n === null ? undefined : { srcIp: n, srcPort: port };
-}
-
