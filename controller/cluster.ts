@@ -4,8 +4,17 @@
 // larger than any before it, so each new leader's id is higher than all earlier leaders' (and than
 // any id a follower used), which is what switches need to refuse a stale master.
 import { Election, type Campaign, type Etcd3 } from 'etcd3';
-import type { EtcdFence } from '../db/etcd-store.js';
 import type { Logger } from './log.js';
+
+/**
+ * What guards the leader's writes: its election key and that key's create revision, which holds
+ * only while it leads. A store's writes compare on it (db/etcd-store.ts takes this shape as its
+ * EtcdFence, structurally: the runtime does not import the store).
+ */
+export interface LeaderFence {
+  key: string;
+  createRevision: string;
+}
 
 export interface MemberInfo {
   /** This controller, as others should know it: its API URL and OpenFlow address. */
@@ -22,7 +31,7 @@ export interface ClusterOptions {
   member: MemberInfo;
   log: Logger;
   /** Leadership won: the fence guards every write; the generation id goes to the switches. */
-  elected(generationId: bigint, fence: EtcdFence): Promise<void>;
+  elected(generationId: bigint, fence: LeaderFence): Promise<void>;
   /** Following: use this generation id for slave role requests (the current leader's, 0 if none). */
   following(generationId: bigint, leader: MemberInfo | undefined): Promise<void>;
   /** The lease is gone (etcd unreachable past the TTL, or revoked): leadership cannot be trusted. */
@@ -95,7 +104,7 @@ export class ClusterMember {
     const got = await this.o.client.get(key).exec();
     const kv = got.kvs[0];
     if (!kv) throw new Error(`cluster: our campaign key ${key} vanished at election`);
-    const fence: EtcdFence = { key, createRevision: kv.create_revision };
+    const fence: LeaderFence = { key, createRevision: kv.create_revision };
     const r = await this.o.client.if(key, 'Create', '==', fence.createRevision)
       .then(this.o.client.put(`${this.o.prefix}generation`).value(JSON.stringify({ leader: this.o.member.name, at: Date.now() })))
       .commit();

@@ -10,8 +10,10 @@
 // election key and its create revision) every txn is guarded by it: a controller that lost its
 // leadership cannot write anything, however late its writes arrive.
 import { Etcd3, type IOperation } from 'etcd3';
-import type { Backend, LbEvent, Service, SlotTableSnapshot, StoredEvent } from '../apps/lb/model.js';
-import type { BackendCountersRow, LbStore, ServiceCountersRow } from './lb-store.js';
+import type {
+  BackendCountersRow, BackendRecord as Backend, EventRecord as LbEvent, ServiceCountersRow, ServiceRecord as Service,
+  SlotTableRecord as SlotTableSnapshot, StoredEventRecord as StoredEvent,
+} from './records.js';
 import { STORE_DEFAULTS, Store, StoreError } from './store.js';
 
 export interface EtcdFence {
@@ -44,7 +46,8 @@ interface Batch {
 
 const pad = (n: number): string => String(n).padStart(EVENT_ID_DIGITS, '0');
 
-export class EtcdStore implements LbStore {
+/** Implements apps/lb/store.ts LbStore structurally, as Store does. */
+export class EtcdStore {
   readonly file: string;
   private readonly prefix: string;
   private readonly maxEvents: number;

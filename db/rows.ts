@@ -1,10 +1,13 @@
-// Mapping between the domain model (apps/lb/model.ts) and table rows. Every field of Service and
-// Backend has a column: the key lists below fail to compile when the model gains a field the store
+// Mapping between the stored records (records.ts) and table rows. Every field of a service and a
+// backend has a column: the key lists below fail to compile when the model gains a field the store
 // does not keep, so nothing is silently dropped on a round trip.
 
-import type { Backend, BackendState, ForwardingMode, Proto, Service, SlotMigration, SlotTableSnapshot, Tracking } from '../apps/lb/model.js';
+import {
+  unversionedHealth,
+  type BackendRecord as Backend, type BackendState, type ForwardingMode, type HealthRecord as HealthSpec, type Proto,
+  type ServiceRecord as Service, type SlotMigrationRecord as SlotMigration, type SlotTableRecord as SlotTableSnapshot, type Tracking,
+} from './records.js';
 import { StoreError } from './errors.js';
-import { defaultHealth, type HealthSpec } from '../apps/lb/health.js';
 
 type Covers<T, K extends readonly (keyof T)[]> = [Exclude<keyof T, K[number]>] extends [never] ? true : false;
 type AssertTrue<T extends true> = T;
@@ -194,10 +197,10 @@ export function parseJsonColumn<T>(text: unknown, row: string, column: string): 
   }
 }
 
-/** The health column: NULL → the protocol's defaults; JSON → its fields over those defaults (the
- * controller validated them when they were set). */
+/** The health column: NULL → the checks of a service from before health checks; JSON → its fields
+ * over those (the controller validated them when they were set). */
 function healthFromColumn(r: ServiceRow): HealthSpec {
-  const base = defaultHealth(r.proto);
+  const base = unversionedHealth(r.proto);
   if (r.health === null || r.health === undefined) return base;
   const raw = parseJsonColumn<Partial<HealthSpec> | null>(r.health, `service ${r.id}`, 'health');
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new StoreError('corrupt', `service ${r.id}: column health is not a JSON object`);

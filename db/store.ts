@@ -3,10 +3,12 @@
 // prepared once. Every SQLite failure surfaces as a StoreError with a sentence an operator can read.
 
 import Database from 'better-sqlite3';
-import type { Backend, LbEvent, Service, SlotTableSnapshot, StoredEvent } from '../apps/lb/model.js';
+import type {
+  BackendCountersRow, BackendRecord as Backend, EventRecord as LbEvent, ServiceCountersRow, ServiceRecord as Service,
+  SlotTableRecord as SlotTableSnapshot, StoredEventRecord as StoredEvent,
+} from './records.js';
 import { StoreError, sqliteCode } from './errors.js';
 import { INIT_HINT, RESTORE_HINT, checkOpenedDatabase, firstLine, inspectDbFile, sqliteHint } from './file-check.js';
-import type { BackendCountersRow, LbStore, ServiceCountersRow } from './lb-store.js';
 import { MIGRATIONS, migrate, type SchemaMigration } from './schema.js';
 import {
   type BackendRow,
@@ -22,7 +24,7 @@ import {
 
 export { StoreError } from './errors.js';
 export type { StoreErrorKind } from './errors.js';
-export type { BackendCountersRow, LbStore, ServiceCountersRow } from './lb-store.js';
+export type { BackendCountersRow, ServiceCountersRow } from './records.js';
 
 /** Service ids go into cookies and group ids: 24 bits. */
 export const SERVICE_ID_MAX = 0xff_ffff;
@@ -49,7 +51,9 @@ interface EventRow { id: number; at: number; event: string }
 
 type Stmt = Database.Statement;
 
-export class Store implements LbStore {
+/** Implements the load balancer's LbStore (apps/lb/store.ts) structurally: db/ does not import the
+ * app, and every place that hands a Store to the app (tools/cli, tests) checks the fit. */
+export class Store {
   private readonly maxEvents: number;
   private readonly pruneEvery: number;
   private appendsSincePrune = 0;

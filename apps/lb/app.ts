@@ -8,7 +8,7 @@ import { match as matchOn } from 'ts-pattern';
 import type { App, SwitchHandle } from '../../controller/app.js';
 import type { Controller } from '../../controller/index.js';
 import type { Logger } from '../../controller/log.js';
-import type { LbStore } from '../../db/lb-store.js';
+import type { LbStore } from './store.js';
 import { inPortOf } from '../../openflow/oxm.js';
 import type { MessageOf } from '../../openflow/types.js';
 import type {

@@ -6,28 +6,14 @@ import type { SwitchProfile } from '../../controller/capabilities.js';
 import type { Backend, BackendSpec, Service, ServiceSpec, StoredEvent, LbEvent } from './model.js';
 import type { HealthInput, HealthType } from './health.js';
 
+// LbError lives in errors.ts (health.ts and validation.ts throw it without importing the control surface).
+export { LbError, type LbErrorCode } from './errors.js';
+
 /** Service settings `updateService` may change. */
 export type ServiceSettings = Partial<Pick<ServiceSpec, 'switches' | 'tracking' | 'maxQuerySlots' | 'pinIdleTimeout' | 'migration' | 'drainDeadlineMs'>> & {
   /** Only the fields given change; the rest keep the service's current check. */
   health?: HealthInput;
 };
-
-export type LbErrorCode = 'invalid' | 'not_found' | 'conflict' | 'unavailable';
-
-export class LbError extends Error {
-  constructor(readonly code: LbErrorCode, message: string) {
-    super(message);
-    this.name = 'LbError';
-  }
-  get httpStatus(): number {
-    switch (this.code) {
-      case 'invalid': return 400;
-      case 'not_found': return 404;
-      case 'conflict': return 409;
-      case 'unavailable': return 503;
-    }
-  }
-}
 
 export interface TrafficCounters {
   packets: number;

@@ -3,33 +3,15 @@
 // time is passed in, no timers, no I/O. The health monitor (core/health-monitor.ts) sends the probes and
 // feeds results in; the app turns transitions into backend states and slot moves.
 
-import { LbError } from './control.js';
-import type { Proto } from './model.js';
+import { LbError } from './errors.js';
+import type { HealthRecord, HealthType, HttpCheck, Proto } from '../../db/records.js';
 
-export type HealthType = 'tcp' | 'udp' | 'http' | 'none';
+export type { HealthType, HttpCheck } from '../../db/records.js';
+
 export const HEALTH_TYPES: readonly HealthType[] = ['tcp', 'udp', 'http', 'none'];
 
-export interface HttpCheck {
-  /** Request path, starting with '/'. */
-  path: string;
-  /** Inclusive range of status codes that mean "up". */
-  status: { min: number; max: number };
-}
-
-export interface HealthSpec {
-  type: HealthType;
-  /** One check per backend every intervalMs. */
-  intervalMs: number;
-  /** A check without an answer after timeoutMs failed (must be below intervalMs). */
-  timeoutMs: number;
-  /** Good checks in a row that bring a down backend back. */
-  rise: number;
-  /** Failed checks in a row that take an up backend down. */
-  fall: number;
-  http: HttpCheck;
-  /** A backend that comes back grows from one slot to its full share over this long; 0 = at once. */
-  slowStartMs: number;
-}
+/** A service's check settings, as validated here and kept by the store (db/records.ts). */
+export type HealthSpec = HealthRecord;
 
 /** What an operator may give (any subset; `status` may also be written "200-399"). */
 export interface HealthInput {

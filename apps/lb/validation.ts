@@ -2,7 +2,8 @@
 // before anything changes. Each failure is one clear line (LbError 'invalid').
 
 import { maxSlotsFor } from './pipeline.js';
-import { LbError, type ServiceInput } from './control.js';
+import type { ServiceInput } from './control.js';
+import { LbError } from './errors.js';
 import { validateHealth } from './health.js';
 import {
   SERVICE_DEFAULTS, SLOTS_MAX, SLOTS_MIN, WEIGHT_MAX,

@@ -1,18 +1,41 @@
-// The management server: the JSON API under /api, the live feed at /api/ws, the live view at /.
+// The management server, for whichever app plugs into it: the HTTP(S) server, who may talk to it
+// (token, origin), the app's JSON routes under /api, the app's live feed at /api/ws, /metrics
+// (the process and the switches, plus the app's collectors), the cluster at /api/cluster, and the
+// app's static files (the live view) everywhere else. Nothing here knows what the app is.
 import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { existsSync, readFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Duplex } from 'node:stream';
+import type { Registry } from 'prom-client';
 import { WebSocketServer } from 'ws';
-import type { LbControl } from '../../apps/lb/control.js';
 import type { Logger } from '../log.js';
 import { assertBindAllowed, isLoopbackHost, presentedToken, tokenMatches } from './auth.js';
-import { errorResponse, handleApi, HttpError, type ApiResponse } from './routes.js';
+import { errorResponse, HttpError, type ApiRequest, type ApiResponse } from './http.js';
 import { createPrometheusMetrics, type SwitchSource } from './prometheus.js';
-import { LiveHub } from './websocket.js';
+import { LiveHub, type LiveSource } from './live.js';
 import type { ClusterInfo } from './follower.js';
+
+/** A folder served flat under a URL prefix: `/prefix/name` is `dir/name` (plain names only). */
+export interface StaticMount {
+  /** Starts and ends with '/'; '/' itself serves index.html at '/'. */
+  prefix: string;
+  dir: string;
+  /** Serve only these names from `dir` (for a folder that holds more than the browser may see). */
+  only?: readonly string[];
+}
+
+/** What an app plugs into the management server. */
+export interface ManagementApp {
+  /** Answers a request below /api (never throws: failures are error responses). */
+  api(req: ApiRequest): ApiResponse;
+  /** The live view's data at /api/ws (404 without it). */
+  live?: LiveSource;
+  /** The live view's files. */
+  static?: readonly StaticMount[];
+  /** Adds the app's collectors to /metrics (with the runtime's switches when given); returns what stops them. */
+  metrics?(registry: Registry, switches: SwitchSource | undefined): () => void;
+}
 
 export interface ManagementOptions {
   host: string;
@@ -26,13 +49,9 @@ export interface ManagementOptions {
   durable?: () => Promise<void>;
   /** Several controllers: `GET /api/cluster` answers with this (404 without it). */
   cluster?: () => Promise<ClusterInfo>;
-  control: LbControl;
+  app: ManagementApp;
   /** The OpenFlow runtime, for the per-switch part of /metrics (left out without it). */
   switches?: SwitchSource;
-  /** Live metrics sample period for the WebSocket feed (default 1000 ms). */
-  metricsIntervalMs?: number;
-  /** Where the live view's files are (default: controller/management/ui of this package). */
-  uiDir?: string;
   log?: Logger;
 }
 
@@ -55,26 +74,15 @@ const CONTENT_TYPES: Record<string, string> = {
   '.ico': 'image/x-icon',
 };
 
-/** The ui folder next to this file (running from TS) or in the source tree (running from dist/). */
-function defaultUiDir(): string {
-  const candidates = [new URL('./ui/', import.meta.url), new URL('../../../controller/management/ui/', import.meta.url)];
-  for (const c of candidates) {
-    const dir = fileURLToPath(c);
-    if (existsSync(join(dir, 'index.html'))) return dir;
-  }
-  return fileURLToPath(candidates[0]!);
-}
-
 export async function startManagementServer(opts: ManagementOptions): Promise<ManagementServer> {
   assertBindAllowed(opts.host, opts.token);
-  const { control, token, log } = opts;
-  const uiDir = opts.uiDir ?? defaultUiDir();
-  const hub = new LiveHub(control, {
-    intervalMs: opts.metricsIntervalMs,
-    onError: (err) => log?.warn({ err }, 'live feed: reading the load balancer failed'),
-  });
+  const { app, token, log } = opts;
+  const hub = app.live && new LiveHub(app.live, { onError: (err) => log?.warn({ err }, 'live feed: the snapshot failed') });
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
-  const prometheus = createPrometheusMetrics(control, opts.switches);
+  const prometheus = createPrometheusMetrics(opts.switches);
+  const stopAppMetrics = app.metrics?.(prometheus.registry, opts.switches);
+  // Longest prefix first, so '/lib/' wins over '/'.
+  const mounts = [...(app.static ?? [])].sort((a, b) => b.prefix.length - a.prefix.length);
 
   /** Refuses cross-site browser requests and, on an open API, DNS-rebound host names. */
   const checkOrigin = (req: IncomingMessage): void => {
@@ -147,7 +155,7 @@ export async function startManagementServer(opts: ManagementOptions): Promise<Ma
         checkOrigin(req);
         checkToken(req, url);
         const body = await readJsonBody(req);
-        const answer = handleApi(control, { method, path: url.pathname.slice(4) || '/', query: url.searchParams, body });
+        const answer = app.api({ method, path: url.pathname.slice(4) || '/', query: url.searchParams, body });
         if (method !== 'GET' && method !== 'HEAD' && answer.status < 300 && opts.durable) {
           let timer: NodeJS.Timeout | undefined;
           const stored = await Promise.race([
@@ -171,13 +179,15 @@ export async function startManagementServer(opts: ManagementOptions): Promise<Ma
       sendJson(res, { status: 405, body: { error: `${method} is not allowed here` } });
       return;
     }
-    const name = pathname === '/' ? 'index.html' : pathname.slice(1);
-    // Flat folder, plain names only: nothing outside uiDir can be named.
-    if (!/^[A-Za-z0-9_-][A-Za-z0-9._-]*$/.test(name) || !existsSync(join(uiDir, name))) {
+    const mount = mounts.find((m) => pathname.startsWith(m.prefix));
+    const rest = mount ? pathname.slice(mount.prefix.length) : '';
+    const name = rest === '' && mount?.prefix === '/' ? 'index.html' : rest;
+    // Flat folders, plain names only: nothing outside a mount's folder can be named.
+    if (!mount || !/^[A-Za-z0-9_-][A-Za-z0-9._-]*$/.test(name) || (mount.only && !mount.only.includes(name)) || !existsSync(join(mount.dir, name))) {
       sendJson(res, { status: 404, body: { error: `not found: ${pathname}` } });
       return;
     }
-    const data = readFileSync(join(uiDir, name));
+    const data = readFileSync(join(mount.dir, name));
     res.writeHead(200, {
       'content-type': CONTENT_TYPES[extname(name)] ?? 'application/octet-stream',
       'content-length': data.length,
@@ -192,7 +202,7 @@ export async function startManagementServer(opts: ManagementOptions): Promise<Ma
     const url = requestUrl(req);
     try {
       if (!url) throw new HttpError(400, 'bad request target');
-      if (url.pathname !== WS_PATH) throw new HttpError(404, `no WebSocket endpoint at ${url.pathname}`);
+      if (url.pathname !== WS_PATH || !hub) throw new HttpError(404, `no WebSocket endpoint at ${url.pathname}`);
       checkOrigin(req);
       checkToken(req, url);
     } catch (err) {
@@ -202,7 +212,7 @@ export async function startManagementServer(opts: ManagementOptions): Promise<Ma
         `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => hub.attach(ws));
+    wss.handleUpgrade(req, socket, head, (ws) => hub?.attach(ws));
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -215,14 +225,15 @@ export async function startManagementServer(opts: ManagementOptions): Promise<Ma
       resolve();
     });
   });
-  hub.start();
+  hub?.start();
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : opts.port;
 
   return {
     address: { host: opts.host, port },
     async close() {
-      hub.stop();
+      hub?.stop();
+      stopAppMetrics?.();
       prometheus.close();
       for (const ws of wss.clients) ws.terminate();
       wss.close();

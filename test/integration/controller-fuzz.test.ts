@@ -13,7 +13,7 @@ import { MAX_PORTS, type ConnectionStats } from '../../controller/connection.js'
 import { encodeMessage } from '../../openflow/messages.js';
 import type { StatusView } from '../../apps/lb/control.js';
 import { startClientProc, startServerProc, type ClientProc } from '../../tools/traffic/procs.js';
-import { FakeSwitch } from '../helpers/fake-switch.js';
+import { FakeSwitch } from '../../tools/fake-switch/index.js';
 import { LbRig, sleep, until } from '../helpers/lb-harness.js';
 import { OfMutator, type FuzzTarget } from '../helpers/of-mutator.js';
 import { heapAfterGc } from '../helpers/heap.js';

@@ -12,7 +12,7 @@ import { buildIpv4Tcp } from '../../openflow/packet/build.js';
 import { encodeMessage } from '../../openflow/messages.js';
 import { OFP_NO_BUFFER, type MessageOf, type OfMessage } from '../../openflow/types.js';
 import { startClientProc, startServerProc, type ClientProc } from '../../tools/traffic/procs.js';
-import { FakeSwitch } from '../helpers/fake-switch.js';
+import { FakeSwitch } from '../../tools/fake-switch/index.js';
 import { LbRig, until } from '../helpers/lb-harness.js';
 import { heapAfterGc, inParallel } from '../helpers/heap.js';
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LbRig, sleep, until } from '../helpers/lb-harness.js';
 import { startClientProc, startServerProc, TRAFFIC_DIST_DIR, type ServerProc } from '../../tools/traffic/procs.js';
-import { handleApi } from '../../controller/management/routes.js';
+import { handleApi } from '../../apps/lb/web/routes.js';
 import type { BackendView } from '../../apps/lb/control.js';
 
 const MONITOR_IP = '10.0.0.250';

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Controller, type App, type SwitchHandle } from '../../controller/index.js';
 import { startLab, type Lab } from '../../tools/lab/lab.js';
-import { FakeSwitch, type FakeSwitchOptions } from '../helpers/fake-switch.js';
+import { FakeSwitch, type FakeSwitchOptions } from '../../tools/fake-switch/index.js';
 import { removeDir, startHoldfastProcess } from '../helpers/holdfast-process.js';
 import { waiter } from '../helpers/wait-for.js';
 

@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { L2Forwarding } from '../../apps/l2/forwarding.js';
 import { Controller, createLogger, type App } from '../../controller/index.js';
-import { FakeSwitch } from '../helpers/fake-switch.js';
+import { FakeSwitch } from '../../tools/fake-switch/index.js';
 import { waiter } from '../helpers/wait-for.js';
 import { heapAfterGc, inParallel } from '../helpers/heap.js';
 

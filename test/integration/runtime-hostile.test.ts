@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Controller, OfRequestError, type App, type SwitchHandle } from '../../controller/index.js';
 import { startLab, type Lab } from '../../tools/lab/lab.js';
 import { waiter } from '../helpers/wait-for.js';
-import { FakeSwitch, type FakeSwitchOptions } from '../helpers/fake-switch.js';
+import { FakeSwitch, type FakeSwitchOptions } from '../../tools/fake-switch/index.js';
 import { encodeMessage } from '../../openflow/messages.js';
 import { OFP_NO_BUFFER, OFPG, OFPP, type MessageOf, type OfMessage } from '../../openflow/types.js';
 

@@ -2,14 +2,16 @@
 // controller keeps its own core): it completes the handshake, answers the runtime's requests, then
 // blasts (bounded window) or paces PACKET_INs carrying TCP SYNs of distinct client flows from the
 // query slots of one service, and counts the pin flow-mods and packet-outs that come back.
-// Hot paths parse only OpenFlow headers; the packet-out's frame carries its sequence number in the
-// TCP sequence field, so each reply is matched to its packet-in without a lookup table.
-import net from 'node:net';
+// Hot paths parse only OpenFlow headers and skip the fake switch's flow table; the packet-out's
+// frame carries its sequence number in the TCP sequence field, so each reply is matched to its
+// packet-in without a lookup table. The connection and the handshake and housekeeping answers are
+// the fake switch's (tools/fake-switch/handshake.ts).
+import type net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { encodeMessage, decodeMessage, OFPT } from '../../openflow/messages.js';
 import { buildIpv4Tcp } from '../../openflow/packet/build.js';
-import type { OfMessage } from '../../openflow/types.js';
 import { markerMac } from '../../apps/lb/cookies.js';
+import { connectToController, controlReplies, helloBytes, port, type ControlOptions, type SwitchIdentity } from '../fake-switch/handshake.js';
 
 export interface EmulatorConfig {
   host: string;
@@ -98,7 +100,11 @@ class Emulator {
   readonly switchCounters: SwitchCounters = { packetOuts: 0, probeSyns: 0, probeRsts: 0, packetIns: 0, otherMessages: 0 };
   private readonly monitorMac: Buffer | undefined;
 
-  constructor(private readonly cfg: EmulatorConfig, private readonly report: (e: EmulatorEvent) => void) {
+  private readonly identity: SwitchIdentity;
+  /** The pipeline is not kept (pins bypass the table on the hot path): dumps are empty. */
+  private readonly controlOptions: ControlOptions = { dumps: { flows: () => [], groupDescs: () => [] } };
+
+  constructor(private readonly cfg: EmulatorConfig, private readonly report: (e: EmulatorEvent) => void, socket: net.Socket) {
     this.live = new Array<Buffer | undefined>(cfg.livePins);
     this.monitorMac = cfg.answerProbesFrom ? Buffer.from(cfg.answerProbesFrom.split(':').map((x) => parseInt(x, 16))) : undefined;
     const frame = buildIpv4Tcp({
@@ -112,12 +118,14 @@ class Emulator {
     this.frameOff = this.template.length - frame.length;
     this.out = Buffer.alloc(this.template.length * BATCH);
     for (let i = 0; i < BATCH; i++) this.template.copy(this.out, i * this.template.length);
-    this.socket = net.connect({ host: cfg.host, port: cfg.port });
+    this.identity = {
+      dpid: BigInt(`0x${cfg.dpid}`), nTables: 254, capabilities: 0x4f,
+      ports: [1, 2, 3, 4].map((p) => port(p, `emu${p}`, `02:00:00:00:01:0${p}`, 10_000_000)),
+      desc: { mfrDesc: 'Holdfast bench', hwDesc: 'emulator', swDesc: 'lb-emulator', serialNum: cfg.dpid, dpDesc: 'emulated switch' },
+      groupFeatures: { types: 0xf, capabilities: 0, maxGroups: [65535, 65535, 65535, 65535], actions: [0x1ffffff, 0x1ffffff, 0x1ffffff, 0x1ffffff] },
+    };
+    this.socket = socket;
     this.socket.setNoDelay(true);
-    this.socket.on('connect', () => {
-      this.socket.write(helloWithBitmap());
-      report({ ev: 'connected' });
-    });
     this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
     this.socket.on('error', (err) => report({ ev: 'error', message: err.message }));
     this.socket.on('close', () => report({ ev: 'error', message: 'controller closed the connection' }));
@@ -339,55 +347,18 @@ class Emulator {
     const r = decodeMessage(frame);
     if (!r.ok) return;
     const m = r.value;
-    const reply = (msg: OfMessage): void => void this.socket.write(encodeMessage(msg));
-    const version = VERSION;
-    const xid = m.xid;
-    switch (m.type) {
-      case 'echo_request':
-        reply({ type: 'echo_reply', version, xid, data: m.data });
-        return;
-      case 'features_request':
-        reply({ type: 'features_reply', version, xid, datapathId: BigInt(`0x${this.cfg.dpid}`), nBuffers: 0, nTables: 254, auxiliaryId: 0, capabilities: 0x4f });
-        return;
-      case 'barrier_request':
-        reply({ type: 'barrier_reply', version, xid });
-        return;
-      case 'bundle_control':
-        reply({ ...m, controlType: m.controlType.replace('_request', '_reply') as typeof m.controlType });
-        // The reconciler installs the pipeline in one bundle: its commit means the service is on.
-        if (m.controlType === 'commit_request' && !this.pipelineSeen) {
-          this.pipelineSeen = true;
-          this.report({ ev: 'pipeline' });
-        }
-        return;
-      case 'multipart_request':
-        switch (m.body.kind) {
-          case 'port_desc':
-            reply({ type: 'multipart_reply', version, xid, flags: 0, body: { kind: 'port_desc', ports: [1, 2, 3, 4].map((p) => ({
-              portNo: p, hwAddr: `02:00:00:00:01:0${p}`, name: `emu${p}`, config: 0, state: 0, curr: 0, advertised: 0, supported: 0, peer: 0, currSpeed: 10_000_000, maxSpeed: 10_000_000,
-            })) } });
-            return;
-          case 'desc':
-            reply({ type: 'multipart_reply', version, xid, flags: 0, body: { kind: 'desc', desc: { mfrDesc: 'Holdfast bench', hwDesc: 'emulator', swDesc: 'lb-emulator', serialNum: this.cfg.dpid, dpDesc: 'emulated switch' } } });
-            return;
-          case 'group_features':
-            reply({ type: 'multipart_reply', version, xid, flags: 0, body: { kind: 'group_features', features: { types: 0xf, capabilities: 0, maxGroups: [65535, 65535, 65535, 65535], actions: [0x1ffffff, 0x1ffffff, 0x1ffffff, 0x1ffffff] } } });
-            return;
-          case 'flow':
-            reply({ type: 'multipart_reply', version, xid, flags: 0, body: { kind: 'flow', flows: [] } });
-            return;
-          case 'group':
-            reply({ type: 'multipart_reply', version, xid, flags: 0, body: { kind: 'group', groups: [] } });
-            return;
-          case 'group_desc':
-            reply({ type: 'multipart_reply', version, xid, flags: 0, body: { kind: 'group_desc', groups: [] } });
-            return;
-          default:
-            reply({ type: 'error', version, xid, errType: 'bad_request', code: 2, data: frame.subarray(0, 64) });
-            return;
-        }
-      default:
-        return;
+    const replies = controlReplies(m, this.identity, VERSION, this.controlOptions);
+    if (replies !== null) {
+      for (const reply of replies) this.socket.write(encodeMessage(reply));
+      return;
+    }
+    if (m.type === 'bundle_control') {
+      // Commit: the pipeline is not applied here, and the commit means the service is on.
+      this.socket.write(encodeMessage({ ...m, controlType: 'commit_reply' }));
+      if (!this.pipelineSeen) {
+        this.pipelineSeen = true;
+        this.report({ ev: 'pipeline' });
+      }
     }
   }
 }
@@ -400,25 +371,21 @@ function ipOf(b: Buffer, o: number): string {
   return `${b[o]}.${b[o + 1]}.${b[o + 2]}.${b[o + 3]}`;
 }
 
-function helloWithBitmap(): Buffer {
-  const b = Buffer.alloc(16);
-  b[0] = VERSION;
-  b[1] = 0;
-  b.writeUInt16BE(16, 2);
-  b.writeUInt32BE(1, 4);
-  b.writeUInt16BE(1, 8); // OFPHET_VERSIONBITMAP
-  b.writeUInt16BE(8, 10);
-  b.writeUInt32BE(1 << VERSION, 12);
-  return b;
-}
-
 /** Child-process entry: config as JSON in argv[2], commands over IPC. */
 function main(): void {
   const send = (e: EmulatorEvent): void => void process.send?.(e);
   const cfg = JSON.parse(process.argv[2] ?? '{}') as EmulatorConfig;
-  const emu = new Emulator(cfg, send);
+  let emu: Emulator | undefined;
+  connectToController(cfg.host, cfg.port, helloBytes(VERSION, [VERSION])).then((socket) => {
+    emu = new Emulator(cfg, send, socket);
+    send({ ev: 'connected' });
+  }, (err: Error) => send({ ev: 'error', message: err.message }));
   process.on('message', (c: EmulatorCommand) => {
     if (c.cmd === 'exit') process.exit(0);
+    if (!emu) {
+      send({ ev: 'error', message: 'not connected yet' });
+      return;
+    }
     if (c.cmd === 'counters') {
       const u = process.cpuUsage();
       send({ ev: 'counters', counters: { ...emu.switchCounters }, cpuMs: (u.user + u.system) / 1000 });

@@ -1,6 +1,6 @@
 // The CLI's client of the management API: JSON over HTTP, every failure turned into one line.
 import WebSocket from 'ws';
-import type { WsServerMessage } from '../../controller/management/protocol.js';
+import type { WsServerMessage } from '../../apps/lb/web/protocol.js';
 import { CliError } from './errors.js';
 
 export interface ClientOptions { api: string; token?: string }

@@ -1,16 +1,11 @@
-// Human output of the CLI: aligned tables and one-line event descriptions.
-import { match } from 'ts-pattern';
+// Human output of the CLI: aligned tables and one-line event descriptions (the words of an event
+// are apps/lb/event-text.ts, shared with the live view).
 import type { BackendView, ServiceView, StatusView } from '../../apps/lb/control.js';
+import { describeHealth, eventText, groupSlotMoves, lineText, type EventLine, type SlotMoveGroup } from '../../apps/lb/event-text.js';
 import type { StoredEvent } from '../../apps/lb/model.js';
 import type { ClusterInfo } from '../../controller/management/follower.js';
-import type { HealthSpec } from '../../apps/lb/health.js';
 
-/** "tcp every 2000 ms (timeout 1000 ms), rise 2, fall 3, slow start 30000 ms" */
-export function describeHealth(h: HealthSpec): string {
-  if (h.type === 'none') return 'none (backends are never checked)';
-  const what = h.type === 'http' ? `http GET ${h.http.path} expecting ${h.http.status.min}-${h.http.status.max}` : h.type;
-  return `${what} every ${h.intervalMs} ms (timeout ${h.timeoutMs} ms), rise ${h.rise}, fall ${h.fall}, slow start ${h.slowStartMs ? `${h.slowStartMs} ms` : 'off'}`;
-}
+export { describeHealth, groupSlotMoves, type SlotMoveGroup };
 
 /** Left-aligned columns, two spaces apart; numeric-looking columns right-aligned. */
 export function table(header: string[], rows: (string | number)[][]): string {
@@ -124,64 +119,14 @@ export function clusterText(c: ClusterInfo): string {
   return lines.join('\n');
 }
 
+/** "2026-…Z  #12  web: backend 10.0.0.1:80 added" */
 export function describeEvent(e: StoredEvent): string {
-  const what = match(e.event)
-    .with({ type: 'service_added' }, (x) => `service ${x.service} added`)
-    .with({ type: 'service_removed' }, (x) => `service ${x.service} removed`)
-    .with({ type: 'backend_added' }, (x) => `${x.service}: backend ${x.backend} added`)
-    .with({ type: 'backend_state' }, (x) => `${x.service}: backend ${x.backend} ${x.from} → ${x.to}${x.reason ? ` (${x.reason})` : ''}`)
-    .with({ type: 'backend_weight' }, (x) => `${x.service}: backend ${x.backend} weight ${x.from} → ${x.to}`)
-    .with({ type: 'backend_resolved' }, (x) => `${x.service}: backend ${x.backend} is at ${x.mac} on switch ${x.dpid} port ${x.port}`)
-    .with({ type: 'migration_started' }, (x) => `${x.service}: migrating ${x.slots.length} slot${x.slots.length === 1 ? '' : 's'} (${x.reason})`)
-    .with({ type: 'slot_moved' }, (x) => `${x.service}: slot ${x.slot} ${x.from ?? 'none'} → ${x.to ?? 'none'}`)
-    .with({ type: 'migration_done' }, (x) => `${x.service}: migration done`)
-    .with({ type: 'switch_up' }, (x) => `switch ${x.dpid} connected (OpenFlow 1.${x.version - 1})`)
-    .with({ type: 'switch_down' }, (x) => `switch ${x.dpid} disconnected`)
-    .with({ type: 'switch_profile' }, (x) => `switch ${x.dpid} profile set to ${x.profile}`)
-    .with({ type: 'backend_health' }, (x) => `${x.service}: backend ${x.backend} health ${x.health} by ${x.check} checks (${x.reason})`)
-    .with({ type: 'backend_slow_start' }, (x) => `${x.service}: backend ${x.backend} slow start ${x.done ? 'done' : 'step'}: ${x.slots} of ${x.target} slots`)
-    .with({ type: 'service_health' }, (x) => `${x.service}: health check set to ${describeHealth(x.health)}`)
-    .with({ type: 'error' }, (x) => `error${x.service ? ` in ${x.service}` : ''}: ${x.message}`)
-    .exhaustive();
-  return `${new Date(e.at).toISOString()}  #${e.id}  ${what}`;
+  return `${new Date(e.at).toISOString()}  #${e.id}  ${eventText(e.event)}`;
 }
 
-/** Consecutive slot moves of one migration (same service, from, to), read as one line. */
-export interface SlotMoveGroup { first: StoredEvent; last: StoredEvent; service: string; from: string | null; to: string | null; slots: number[] }
-
-export function groupSlotMoves(events: readonly StoredEvent[]): (StoredEvent | SlotMoveGroup)[] {
-  const out: (StoredEvent | SlotMoveGroup)[] = [];
-  for (const e of events) {
-    const x = e.event;
-    const prev = out.at(-1);
-    if (x.type === 'slot_moved' && prev && 'slots' in prev && prev.service === x.service && prev.from === x.from && prev.to === x.to) {
-      prev.slots.push(x.slot);
-      prev.last = e;
-    } else if (x.type === 'slot_moved') {
-      out.push({ first: e, last: e, service: x.service, from: x.from, to: x.to, slots: [x.slot] });
-    } else {
-      out.push(e);
-    }
-  }
-  return out;
-}
-
-/** "0-3,7,9-10" */
-function ranges(nums: number[]): string {
-  const s = [...nums].sort((a, b) => a - b);
-  const parts: string[] = [];
-  for (let i = 0; i < s.length; i++) {
-    let j = i;
-    while (j + 1 < s.length && s[j + 1] === s[j]! + 1) j++;
-    parts.push(i === j ? `${s[i]}` : `${s[i]}-${s[j]}`);
-    i = j;
-  }
-  return parts.join(',');
-}
-
-export function describeGroup(g: StoredEvent | SlotMoveGroup): string {
+/** One event as describeEvent, or a run of slot moves with its first and last ids. */
+export function describeGroup(g: EventLine): string {
   if (!('slots' in g)) return describeEvent(g);
   if (g.slots.length === 1) return describeEvent(g.first);
-  const id = `#${g.first.id}-${g.last.id}`;
-  return `${new Date(g.last.at).toISOString()}  ${id}  ${g.service}: ${g.slots.length} slots ${g.from ?? 'none'} → ${g.to ?? 'none'} (slots ${ranges(g.slots)})`;
+  return `${new Date(g.last.at).toISOString()}  #${g.first.id}-${g.last.id}  ${lineText(g)}`;
 }

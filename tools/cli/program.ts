@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { isIPv4 } from 'node:net';
 import type { BackendView, ServiceView, StatusView } from '../../apps/lb/control.js';
 import type { StoredEvent } from '../../apps/lb/model.js';
-import type { WsServerMessage } from '../../controller/management/protocol.js';
+import type { WsServerMessage } from '../../apps/lb/web/protocol.js';
 import { parseApiUrl, parseBackendRef, parseDpid, parseHostPort, parseIntArg, parseMac, parsePort } from './args.js';
 import { ApiClient, backendPath, servicePath } from './client.js';
 import { addDbCommands } from './db.js';

@@ -8,18 +8,13 @@ import { LoadBalancer } from '../../apps/lb/app.js';
 import { ClusterMember } from '../../controller/cluster.js';
 import { Controller } from '../../controller/index.js';
 import { assertBindAllowed } from '../../controller/management/auth.js';
-import { startManagementServer } from '../../controller/management/server.js';
+import { startLbManagementServer } from '../../apps/lb/web/server.js';
 import { startFollowerServer, type FollowerServer } from '../../controller/management/follower.js';
 import { EtcdStore } from '../../db/etcd-store.js';
 import { CliError } from './errors.js';
-import { loadStartTls, urlHost, type LogLevel, type StartOptions } from './start.js';
+import { loadStartTls, urlHost, type EtcdOptions, type LogLevel, type StartOptions } from './start-options.js';
 
-export interface EtcdOptions {
-  endpoints: string[];
-  /** Keys of this cluster live under it (several clusters may share an etcd). */
-  prefix: string;
-  leaseTtlSeconds: number;
-}
+export type { EtcdOptions } from './start-options.js';
 
 export interface ClusterRunning {
   controller: Controller;
@@ -106,7 +101,7 @@ export async function startClusterMember(o: StartOptions & { etcd: EtcdOptions }
       // The follower's forwarding API gives its address to the leader's.
       await follower?.close();
       follower = undefined;
-      const mgmt = await startManagementServer({
+      const mgmt = await startLbManagementServer({
         host: o.api.host, port: o.api.port, token: o.token, control: lb, switches: controller, cluster: clusterInfo,
         durable: () => store.flush(),
         ...(apiPems ? { tls: apiPems } : {}), log: controller.log.child({ component: 'management' }),

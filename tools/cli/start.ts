@@ -1,48 +1,16 @@
 // `holdfast start`: the store, the OpenFlow runtime, the load balancer and the management server,
 // wired together and shut down cleanly on SIGINT/SIGTERM.
-import { readFileSync } from 'node:fs';
 import { L2Forwarding } from '../../apps/l2/forwarding.js';
-import { LoadBalancer, type LoadBalancerOptions } from '../../apps/lb/app.js';
-import { Controller, type ControllerOptions, type TlsOptions } from '../../controller/index.js';
-import { checkTlsMaterial } from '../../controller/tls-check.js';
+import { LoadBalancer } from '../../apps/lb/app.js';
+import { Controller } from '../../controller/index.js';
 import { assertBindAllowed } from '../../controller/management/auth.js';
-import { startManagementServer, type ManagementServer } from '../../controller/management/server.js';
+import type { ManagementServer } from '../../controller/management/server.js';
+import { startLbManagementServer } from '../../apps/lb/web/server.js';
 import { Store } from '../../db/store.js';
-import type { HostPort } from './args.js';
 import { CliError } from './errors.js';
-import type { EtcdOptions } from './start-cluster.js';
+import { loadStartTls, urlHost, type LogLevel, type StartOptions } from './start-options.js';
 
-export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-
-export interface StartOptions {
-  openflow: HostPort;
-  api: HostPort;
-  db: string;
-  token?: string;
-  tls?: { cert: string; key: string; ca: string };
-  /** The management API over HTTPS: certificate and key files (PEM). */
-  apiTls?: { cert: string; key: string };
-  /** Make an existing but empty state file (0 bytes, or SQLite with no tables) a new database. */
-  initDb?: boolean;
-  /** Switch admission (see ControllerOptions.allowDpids and takeoverProbeMs). */
-  admission?: { allowDpids?: bigint[]; takeoverProbeMs?: number };
-  logLevel?: string;
-  /** Keep the state in etcd and run as one member of a cluster of controllers (start-cluster.ts). */
-  etcd?: EtcdOptions;
-  /** The health monitor's address (LoadBalancerOptions.monitor). */
-  monitor?: { ip: string; mac?: string };
-  /** Where the "listening" lines go (default stdout). */
-  out?: NodeJS.WritableStream;
-  /** Install SIGINT/SIGTERM handlers and resolve only after shutdown (default true). */
-  handleSignals?: boolean;
-  /** Timers of the load balancer and the reconciler's audit period (tests and tools tune them);
-   * `controller`: the runtime's keepalive and how long a departed switch's state is kept. */
-  tuning?: {
-    lb?: Partial<Omit<LoadBalancerOptions, 'controller' | 'store' | 'log'>>;
-    auditIntervalMs?: number;
-    controller?: Pick<ControllerOptions, 'echoIntervalMs' | 'echoTimeoutMs' | 'forgetSwitchAfterMs'>;
-  };
-}
+export { loadStartTls, urlHost, type LogLevel, type StartOptions } from './start-options.js';
 
 export interface Running {
   controller: Controller;
@@ -52,43 +20,6 @@ export interface Running {
   apiUrl: string;
   /** Stops everything in reverse order; never throws. */
   stop(): Promise<void>;
-}
-
-function readPem(file: string, what: string): Buffer {
-  try {
-    return readFileSync(file);
-  } catch (err) {
-    throw new CliError(`cannot read the TLS ${what} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
-}
-
-export function urlHost(host: string): string {
-  return host.includes(':') ? `[${host}]` : host;
-}
-
-/** Reads and checks the OpenFlow and API TLS material, before anything listens: a bad file is one clear line. */
-export function loadStartTls(o: Pick<StartOptions, 'tls' | 'apiTls'>): { tls: TlsOptions | undefined; apiPems: { cert: Buffer; key: Buffer } | undefined } {
-  const pems = o.tls && {
-    cert: readPem(o.tls.cert, 'certificate'), key: readPem(o.tls.key, 'key'), ca: readPem(o.tls.ca, 'CA certificate'),
-  };
-  if (o.tls && pems) {
-    // Checked here, with the file names, before anything listens: a bad file is one clear line.
-    try {
-      checkTlsMaterial(pems, o.tls);
-    } catch (err) {
-      throw new CliError((err as Error).message);
-    }
-  }
-  const tls: TlsOptions | undefined = pems;
-  const apiPems = o.apiTls && { cert: readPem(o.apiTls.cert, 'certificate'), key: readPem(o.apiTls.key, 'key') };
-  if (o.apiTls && apiPems) {
-    try {
-      checkTlsMaterial(apiPems, o.apiTls);
-    } catch (err) {
-      throw new CliError((err as Error).message);
-    }
-  }
-  return { tls, apiPems };
 }
 
 /** Starts everything; the returned handle stops it. */
@@ -153,7 +84,7 @@ export async function startHoldfast(o: StartOptions): Promise<Running> {
 
     let mgmt: ManagementServer;
     try {
-      mgmt = await startManagementServer({
+      mgmt = await startLbManagementServer({
         host: o.api.host, port: o.api.port, token: o.token, control: lb, switches: controller,
         ...(apiPems ? { tls: apiPems } : {}), log: controller.log.child({ component: 'management' }),
       });

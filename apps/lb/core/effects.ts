@@ -8,6 +8,9 @@ import type { SwitchProfile } from '../../../controller/capabilities.js';
 import type { DesiredState } from '../../../controller/reconciler.js';
 import type { MultipartRequestBody, WireVersion } from '../../../openflow/types.js';
 import type { Backend, LbEvent, Service, SlotTableSnapshot } from '../model.js';
+import type { BackendCountersRow, ServiceCountersRow } from '../store.js';
+
+export type { BackendCountersRow, ServiceCountersRow };
 
 /** Why a multipart request was sent: its reply goes back to the core with this. */
 export type RequestPurpose =
@@ -30,10 +33,6 @@ export type SwitchAction =
 
 export interface OwnerSpace { cookie: bigint; cookieMask: bigint; groupIdMin: number; groupIdMax: number }
 
-export interface BackendCountersRow {
-  backendId: number; packets: number; bytes: number; opened: number; basePackets: number; baseBytes: number; baseOpened: number;
-}
-export interface ServiceCountersRow { serviceId: number; packetIns: number; pinsInstalled: number; pinsRemoved: number }
 
 /** One write to the store. Backends are copies taken when the change was decided. */
 export type StoreChange =

@@ -22,9 +22,8 @@ import {
   COOKIE_KIND_PIN, SERVICE_COOKIE_SPACE, serviceRulesMatch, groupIdFor, parseCookie, parseMarkerMac, PIN_COOKIE_MASK_FOR_SERVICE,
   pinCookieMatch, replyCookieMaskForService, replyCookieMatch, serviceVmac,
 } from '../cookies.js';
-import {
-  LbError, type BackendView, type ProfileSetting, type ServiceInput, type ServiceSettings, type ServiceView, type StatusView,
-} from '../control.js';
+import type { BackendView, ProfileSetting, ServiceInput, ServiceSettings, ServiceView, StatusView } from '../control.js';
+import { LbError } from '../errors.js';
 import { targetCounts } from '../allocation.js';
 import { validateHealth, type HealthStatus } from '../health.js';
 import { DEFAULT_MONITOR_MAC, type MonitorAddress } from '../probe-packets.js';

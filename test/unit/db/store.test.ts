@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { LbEvent, SlotTableSnapshot } from '../../../apps/lb/model.js';
 import { EtcdStore } from '../../../db/etcd-store.js';
-import type { LbStore } from '../../../db/lb-store.js';
+import type { LbStore } from '../../../apps/lb/store.js';
 import { SERVICE_ID_MAX, Store, StoreError } from '../../../db/store.js';
 import { startEtcd, type TestEtcd } from '../../helpers/etcd.js';
 import { backend, service, tempDir } from './fixtures.js';

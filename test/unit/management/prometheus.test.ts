@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { startManagementServer, type ManagementServer } from '../../../controller/management/server.js';
+import type { ManagementServer } from '../../../controller/management/server.js';
+import { startLbManagementServer } from '../../../apps/lb/web/server.js';
 import { MemLb } from '../../helpers/mem-lb.js';
 import { promtoolCheckMetrics } from '../../helpers/promtool.js';
 
@@ -13,7 +14,7 @@ afterEach(async () => {
 
 async function start(token?: string) {
   const lb = new MemLb();
-  const server = await startManagementServer({ host: '127.0.0.1', port: 0, token, control: lb, metricsIntervalMs: 100 });
+  const server = await startLbManagementServer({ host: '127.0.0.1', port: 0, token, control: lb, metricsIntervalMs: 100 });
   open.push({ server, lb });
   return { lb, base: `http://127.0.0.1:${server.address.port}` };
 }

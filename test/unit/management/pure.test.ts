@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { assertBindAllowed, isLoopbackHost, tokenMatches } from '../../../controller/management/auth.js';
-import { sampleMetrics, type Reading } from '../../../controller/management/metrics.js';
-import { backendSpec, handleApi, serviceInput } from '../../../controller/management/routes.js';
+import { sampleMetrics, type Reading } from '../../../apps/lb/web/metrics.js';
+import { backendSpec, handleApi, serviceInput } from '../../../apps/lb/web/routes.js';
 import { MemLb } from '../../helpers/mem-lb.js';
 import type { ServiceView } from '../../../apps/lb/control.js';
 

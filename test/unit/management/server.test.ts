@@ -1,8 +1,9 @@
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { startManagementServer, type ManagementServer } from '../../../controller/management/server.js';
-import type { WsServerMessage } from '../../../controller/management/protocol.js';
+import type { ManagementServer } from '../../../controller/management/server.js';
+import { startLbManagementServer } from '../../../apps/lb/web/server.js';
+import type { WsServerMessage } from '../../../apps/lb/web/protocol.js';
 import { MemLb } from '../../helpers/mem-lb.js';
 
 const open: { server: ManagementServer; lb: MemLb }[] = [];
@@ -15,7 +16,7 @@ afterEach(async () => {
 
 async function start(opts: { host?: string; token?: string } = {}) {
   const lb = new MemLb();
-  const server = await startManagementServer({ host: opts.host ?? '127.0.0.1', port: 0, token: opts.token, control: lb, metricsIntervalMs: 100 });
+  const server = await startLbManagementServer({ host: opts.host ?? '127.0.0.1', port: 0, token: opts.token, control: lb, metricsIntervalMs: 100 });
   open.push({ server, lb });
   const base = `http://127.0.0.1:${server.address.port}`;
   return { lb, server, base };
@@ -125,8 +126,8 @@ describe('management server', () => {
 
 describe('management auth', () => {
   it('refuses a non-loopback bind without a token', async () => {
-    await expect(startManagementServer({ host: '0.0.0.0', port: 0, control: new MemLb() })).rejects.toThrow(/set a token/);
-    await expect(startManagementServer({ host: '::', port: 0, control: new MemLb() })).rejects.toThrow(/set a token/);
+    await expect(startLbManagementServer({ host: '0.0.0.0', port: 0, control: new MemLb() })).rejects.toThrow(/set a token/);
+    await expect(startLbManagementServer({ host: '::', port: 0, control: new MemLb() })).rejects.toThrow(/set a token/);
   });
 
   it('with a token, refuses HTTP and WebSocket requests without it', async () => {

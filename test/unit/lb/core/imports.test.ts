@@ -5,6 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { parseImports } from '../../../helpers/import-graph.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
 const coreDir = join(root, 'apps/lb/core');
@@ -12,12 +13,7 @@ const coreDir = join(root, 'apps/lb/core');
 interface Import { from: string; spec: string; typeOnly: boolean }
 
 function importsOf(file: string): Import[] {
-  const text = readFileSync(file, 'utf8');
-  const out: Import[] = [];
-  for (const m of text.matchAll(/^\s*(import|export)\s+(type\s+)?(?:[^'";]*?\s+from\s+)?['"]([^'"]+)['"]/gm)) {
-    out.push({ from: file, spec: m[3], typeOnly: m[2] !== undefined });
-  }
-  return out;
+  return parseImports(readFileSync(file, 'utf8')).map((i) => ({ from: file, spec: i.spec, typeOnly: i.typeOnly }));
 }
 
 /** Every file reachable from the core through relative value imports, with all their imports. */

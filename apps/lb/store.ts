@@ -1,27 +1,13 @@
 // The load balancer's storage interface: what apps/lb, the counters and the CLI need of a store.
-// Two implementations: db/store.ts (SQLite, the embedded default) and db/etcd-store.ts (etcd, for
-// several controllers). Every call is synchronous because the load balancer decides under one
-// event-loop turn; a store whose truth is remote (etcd) serves from a cache and ships each
-// committed transaction afterwards (`flush` waits for that).
-import type { Backend, LbEvent, Service, SlotTableSnapshot, StoredEvent } from '../apps/lb/model.js';
+// It belongs to the app; db/ implements it without importing the app (structurally, on the record
+// shapes of db/records.ts): db/store.ts (SQLite, the embedded default) and db/etcd-store.ts (etcd,
+// for several controllers). tools/cli wires an implementation in. Every call is synchronous
+// because the load balancer decides under one event-loop turn; a store whose truth is remote (etcd)
+// serves from a cache and ships each committed transaction afterwards (`flush` waits for that).
+import type { BackendCountersRow, ServiceCountersRow } from '../../db/records.js';
+import type { Backend, LbEvent, Service, SlotTableSnapshot, StoredEvent } from './model.js';
 
-/** A backend's traffic counters as kept (see apps/lb/traffic-ledger.ts, LedgerSnapshot). */
-export interface BackendCountersRow {
-  backendId: number;
-  packets: number;
-  bytes: number;
-  opened: number;
-  basePackets: number;
-  baseBytes: number;
-  baseOpened: number;
-}
-
-export interface ServiceCountersRow {
-  serviceId: number;
-  packetIns: number;
-  pinsInstalled: number;
-  pinsRemoved: number;
-}
+export type { BackendCountersRow, ServiceCountersRow } from '../../db/records.js';
 
 export interface LbStore {
   /** Where the state lives, for messages ("./holdfast.db", "etcd http://…/holdfast/"). */

@@ -1,29 +1,12 @@
-// The JSON REST routes of the management API: a request (method, path, query, parsed body) in, a
-// status and JSON body out. No sockets here, so every route is testable without a server.
-import { LbError, type LbControl, type ServiceInput, type ServiceSettings } from '../../apps/lb/control.js';
-import type { HealthInput } from '../../apps/lb/health.js';
-import type { BackendSpec } from '../../apps/lb/model.js';
+// The load balancer's JSON REST routes, plugged into the generic management server: a request
+// (method, path, query, parsed body) in, a status and JSON body out. No sockets here, so every
+// route is testable without a server.
+import { HttpError, errorResponse as httpErrorResponse, oneLine, type ApiRequest, type ApiResponse } from '../../../controller/management/http.js';
+import { LbError, type LbControl, type ServiceInput, type ServiceSettings } from '../control.js';
+import type { HealthInput } from '../health.js';
+import type { BackendSpec } from '../model.js';
 
-export class HttpError extends Error {
-  constructor(readonly status: number, message: string) {
-    super(message);
-    this.name = 'HttpError';
-  }
-}
-
-export interface ApiRequest {
-  method: string;
-  /** The path below /api, e.g. "/services/web/backends". */
-  path: string;
-  query: URLSearchParams;
-  /** Parsed JSON body (undefined when there was none). */
-  body: unknown;
-}
-
-export interface ApiResponse {
-  status: number;
-  body: unknown;
-}
+export { HttpError, type ApiRequest, type ApiResponse } from '../../../controller/management/http.js';
 
 type Params = Record<string, string>;
 type Handler = (control: LbControl, params: Params, req: ApiRequest) => ApiResponse;
@@ -120,15 +103,10 @@ export function handleApi(control: LbControl, req: ApiRequest): ApiResponse {
   }
 }
 
+/** The load balancer's refusals keep their status; the rest as any management error. */
 export function errorResponse(err: unknown): ApiResponse {
   if (err instanceof LbError) return { status: err.httpStatus, body: { error: oneLine(err.message) } };
-  if (err instanceof HttpError) return { status: err.status, body: { error: oneLine(err.message) } };
-  const message = err instanceof Error ? err.message : String(err);
-  return { status: 500, body: { error: `internal error: ${oneLine(message)}` } };
-}
-
-function oneLine(s: string): string {
-  return s.replace(/\s*\n\s*/g, '; ').trim();
+  return httpErrorResponse(err);
 }
 
 // ---- body and query parsing: shapes only; the LB validates meaning (ranges, addresses, names).

@@ -1,90 +1,63 @@
-// The live feed behind /api/ws: a snapshot on connect, then every LB event as it happens, a fresh
-// state whenever services or status change, and a metrics sample every interval.
-import type { WebSocket } from 'ws';
-import type { LbControl, ServiceView, StatusView } from '../../apps/lb/control.js';
-import type { StoredEvent } from '../../apps/lb/model.js';
+// The load balancer's live data behind /api/ws: a snapshot on connect, then every LB event as it
+// happens, a fresh state whenever services or status change, and a metrics sample every interval.
+// The WebSocket plumbing (clients, pings, slow clients) is the generic management server's
+// (controller/management/live.ts); this only decides what goes out.
+import type { LiveFeed, LiveSource } from '../../../controller/management/live.js';
+import type { LbControl, ServiceView, StatusView } from '../control.js';
+import type { StoredEvent } from '../model.js';
 import { sampleMetrics, type Reading } from './metrics.js';
 import type { MetricsSample, StateMessage, WsServerMessage } from './protocol.js';
 
-export interface LiveHubOptions {
+export interface LbLiveOptions {
   /** Metrics sample period (default 1000 ms). */
   intervalMs?: number;
   /** Events replayed in a snapshot (default 1000). */
   recentEvents?: number;
   /** Metrics kept for a snapshot's history (default 300: five minutes at 1 s). */
   historySize?: number;
-  /** A client whose send buffer grows past this is cut off; it reconnects for a fresh snapshot. */
-  maxBufferedBytes?: number;
   onError?: (err: unknown) => void;
 }
 
 /** After an event, the state follows this soon (events come in bursts: coalesce them). */
 const STATE_DEBOUNCE_MS = 100;
-const PING_EVERY_MS = 15_000;
 
-export class LiveHub {
-  private readonly clients = new Set<WebSocket>();
-  private readonly alive = new WeakSet<WebSocket>();
+export class LbLive implements LiveSource {
+  private feed: LiveFeed | undefined;
   private readonly history: MetricsSample[] = [];
   private lastReading: Reading | undefined;
   private lastStateJson = '';
   private lastEventId = 0;
   private unsubscribe: (() => void) | undefined;
   private tick: NodeJS.Timeout | undefined;
-  private ping: NodeJS.Timeout | undefined;
   private stateTimer: NodeJS.Timeout | undefined;
   private readonly intervalMs: number;
   private readonly recentEvents: number;
   private readonly historySize: number;
-  private readonly maxBufferedBytes: number;
 
-  constructor(private readonly control: LbControl, private readonly opts: LiveHubOptions = {}) {
+  constructor(private readonly control: LbControl, private readonly opts: LbLiveOptions = {}) {
     this.intervalMs = opts.intervalMs ?? 1000;
     this.recentEvents = opts.recentEvents ?? 1000;
     this.historySize = opts.historySize ?? 300;
-    this.maxBufferedBytes = opts.maxBufferedBytes ?? 8 * 1024 * 1024;
   }
 
-  start(): void {
+  start(feed: LiveFeed): void {
+    this.feed = feed;
     this.unsubscribe = this.control.subscribe((e) => this.onEvent(e));
     this.findNewestEvent();
     this.sample();
     this.tick = setInterval(() => this.sample(), this.intervalMs);
-    this.ping = setInterval(() => this.heartbeat(), PING_EVERY_MS);
   }
 
   stop(): void {
     this.unsubscribe?.();
     clearInterval(this.tick);
-    clearInterval(this.ping);
     clearTimeout(this.stateTimer);
-    for (const ws of this.clients) ws.close(1001, 'server shutting down');
-    this.clients.clear();
+    this.feed = undefined;
   }
 
-  get clientCount(): number {
-    return this.clients.size;
-  }
-
-  attach(ws: WebSocket): void {
-    this.clients.add(ws);
-    this.alive.add(ws);
-    ws.on('pong', () => this.alive.add(ws));
-    ws.on('close', () => this.clients.delete(ws));
-    ws.on('error', () => this.clients.delete(ws));
-    // Clients only listen; anything they send is ignored.
-    try {
-      const recent = this.control.eventsSince(Math.max(0, this.lastEventId - this.recentEvents), this.recentEvents);
-      const snapshot: StateMessage = {
-        ...this.state('snapshot'),
-        recentEvents: recent,
-        metricsHistory: this.history,
-      };
-      this.send(ws, snapshot);
-    } catch (err) {
-      this.opts.onError?.(err);
-      ws.close(1011, 'snapshot failed');
-    }
+  snapshot(): StateMessage {
+    const recent = this.control.eventsSince(Math.max(0, this.lastEventId - this.recentEvents), this.recentEvents);
+    return { ...this.state('snapshot'), recentEvents: recent, metricsHistory: this.history };
   }
 
   private state(type: StateMessage['type']): StateMessage {
@@ -118,7 +91,7 @@ export class LiveHub {
   }
 
   private pushStateIfChanged(): void {
-    if (this.clients.size === 0) return;
+    if (!this.feed || this.feed.clientCount === 0) return;
     try {
       const msg = this.state('state');
       // Compare without the timestamp: only real changes go out.
@@ -146,35 +119,7 @@ export class LiveHub {
     }
   }
 
-  private heartbeat(): void {
-    for (const ws of this.clients) {
-      if (!this.alive.has(ws)) {
-        ws.terminate();
-        this.clients.delete(ws);
-        continue;
-      }
-      this.alive.delete(ws);
-      ws.ping();
-    }
-  }
-
   private broadcast(msg: WsServerMessage): void {
-    if (this.clients.size === 0) return;
-    const data = JSON.stringify(msg);
-    for (const ws of this.clients) this.sendRaw(ws, data);
-  }
-
-  private send(ws: WebSocket, msg: WsServerMessage): void {
-    this.sendRaw(ws, JSON.stringify(msg));
-  }
-
-  private sendRaw(ws: WebSocket, data: string): void {
-    if (ws.readyState !== ws.OPEN) return;
-    if (ws.bufferedAmount > this.maxBufferedBytes) {
-      ws.terminate();
-      this.clients.delete(ws);
-      return;
-    }
-    ws.send(data);
+    this.feed?.broadcast(msg);
   }
 }

@@ -1,5 +1,7 @@
-// Holdfast live view: one WebSocket (/api/ws) feeds everything. Plain JS, no dependencies.
-// Message shapes: controller/management/protocol.ts.
+// Holdfast live view: one WebSocket (/api/ws) feeds everything. Plain JS; its one import is the
+// words of events, shared with the CLI (apps/lb/event-text.ts, compiled, served from /lib/).
+// Message shapes: apps/lb/web/protocol.ts.
+import { groupSlotMoves, lineText, lineTone } from '/lib/event-text.js';
 
 const WINDOW_MS = 5 * 60_000;
 const MAX_EVENTS = 2000;
@@ -187,6 +189,7 @@ function onMessage(msg) {
       applyState(msg);
       renderEvents(false);
       renderCharts();
+      refreshCluster();
       break;
     case 'state':
       applyState(msg);
@@ -259,6 +262,40 @@ function renderCards() {
   ];
   $('cards').innerHTML = cards.map(([label, value, cls]) =>
     `<div class="card"><div class="label">${label}</div><div class="value ${cls}">${value}</div></div>`).join('');
+}
+
+// ---------------------------------------------------------------------------- cluster
+
+/** How often the cluster panel asks again (leadership changes are rare; a failover takes ~2 s). */
+const CLUSTER_EVERY_MS = 2000;
+
+/** GET /api/cluster, the data `holdfast status` prints; 404 means a controller that runs alone. */
+async function refreshCluster() {
+  try {
+    const res = await fetch('/api/cluster', { headers: token ? { authorization: `Bearer ${token}` } : {} });
+    if (res.status === 404) renderCluster(null);
+    else if (res.ok) renderCluster(await res.json());
+  } catch { /* unreachable: the socket's reconnect loop reports it */ }
+}
+
+function renderCluster(c) {
+  const el = $('cluster');
+  if (!c) {
+    el.innerHTML = '<div class="empty" data-cluster="single">single controller (started without --etcd)</div>';
+    return;
+  }
+  const members = c.members.map((m) => {
+    const role = m.name === c.leader?.name ? 'leader' : 'follower';
+    return `<tr data-member="${esc(m.name)}"><td class="mono">${esc(m.name)}</td><td class="mono">${esc(m.api)}</td><td class="role-${role}">${role}${m.name === c.self.name ? ' (this one)' : ''}</td></tr>`;
+  }).join('');
+  const switches = c.switches.length === 0
+    ? '<div class="empty">no switch has answered a role request yet</div>'
+    : `<table><thead><tr><th>Switch</th><th>Role of ${esc(c.self.name)}</th><th>Generation</th></tr></thead><tbody>${
+      c.switches.map((w) => `<tr data-switch-role="${esc(w.dpid)}"><td class="mono">${esc(w.dpid)}</td><td class="role-${esc(w.role)}">${esc(w.role)}</td><td class="mono">${esc(w.generationId)}</td></tr>`).join('')
+    }</tbody></table>`;
+  el.innerHTML = `<div class="cluster-summary" data-cluster="on">${c.members.length} member${c.members.length === 1 ? '' : 's'} · leader <b data-leader>${esc(c.leader?.name ?? 'none')}</b> · generation <b data-generation>${esc(c.generationId)}</b></div>
+    <table><thead><tr><th>Member</th><th>API</th><th>Role</th></tr></thead><tbody>${members}</tbody></table>
+    <div class="cluster-switches">${switches}</div>`;
 }
 
 function renderSwitches() {
@@ -525,48 +562,7 @@ function renderBackendCharts() {
 
 // ---------------------------------------------------------------------------- events
 
-function describe(e) {
-  const x = e.event;
-  switch (x.type) {
-    case 'service_added': return ['good', 'service added', x.service];
-    case 'service_removed': return ['warn', 'service removed', x.service];
-    case 'backend_added': return ['good', 'backend added', `${x.service} · ${x.backend}`];
-    case 'backend_state': return [x.to === 'active' ? 'good' : x.to === 'down' ? 'bad' : x.to === 'draining' || x.to === 'removed' ? 'warn' : 'info',
-      `${x.from} → ${x.to}`, `${x.service} · ${x.backend}${x.reason ? ` (${x.reason})` : ''}`];
-    case 'backend_weight': return ['info', `weight ${x.from} → ${x.to}`, `${x.service} · ${x.backend}`];
-    case 'backend_resolved': return ['info', 'resolved', `${x.service} · ${x.backend} at ${x.mac}, ${x.dpid} port ${x.port}`];
-    case 'migration_started': return ['warn', `migrating ${x.slots.length} slot${x.slots.length === 1 ? '' : 's'}`, `${x.service} · ${x.reason}`];
-    case 'slot_moved': return ['info', `slot ${x.slot} moved`, `${x.service} · ${x.from ?? 'none'} → ${x.to ?? 'none'}`];
-    case 'migration_done': return ['good', 'migration done', x.service];
-    case 'switch_up': return ['good', 'switch connected', `${x.dpid} · OpenFlow 1.${x.version - 1}`];
-    case 'switch_down': return ['bad', 'switch disconnected', x.dpid];
-    case 'switch_profile': return ['info', `profile ${x.profile}`, x.dpid];
-    case 'backend_health': return [x.health === 'up' ? 'good' : 'bad', `health ${x.health}`, `${x.service} · ${x.backend} (${x.check}: ${x.reason})`];
-    case 'backend_slow_start': return [x.done ? 'good' : 'info', x.done ? 'slow start done' : 'slow start', `${x.service} · ${x.backend} · ${x.slots} of ${x.target} slots`];
-    case 'service_health': return ['info', 'health check changed', `${x.service} · ${x.health.type} every ${x.health.intervalMs} ms`];
-    case 'error': return ['bad', 'error', `${x.service ? `${x.service}: ` : ''}${x.message}`];
-    default: return ['info', x.type, ''];
-  }
-}
-
 let renderedTopEvent = 0;
-
-/** Consecutive slot moves of one migration (same service, from, to) read as one line. */
-function groupEvents(events) {
-  const out = [];
-  for (const e of events) {
-    const x = e.event;
-    const prev = out[out.length - 1];
-    if (x.type === 'slot_moved' && prev && prev.kind === 'slots' && prev.service === x.service && prev.from === x.from && prev.to === x.to) {
-      prev.slots.push(x.slot);
-      prev.last = e;
-      continue;
-    }
-    if (x.type === 'slot_moved') out.push({ kind: 'slots', service: x.service, from: x.from, to: x.to, slots: [x.slot], first: e, last: e });
-    else out.push({ kind: 'one', first: e, last: e });
-  }
-  return out;
-}
 
 function renderEvents(fresh) {
   const el = $('events');
@@ -574,19 +570,18 @@ function renderEvents(fresh) {
     el.innerHTML = '<li class="empty">no events yet</li>';
     return;
   }
-  el.innerHTML = groupEvents(state.events).slice(0, SHOWN_EVENTS).map((g) => {
-    const e = g.first;
-    const [cls, what, detail] = g.kind === 'slots' && g.slots.length > 1
-      ? ['info', `${g.slots.length} slots moved`, `${g.service} · ${g.from ?? 'none'} → ${g.to ?? 'none'}`]
-      : describe(e);
+  // Newest first: a run of slot moves starts at its newest move.
+  el.innerHTML = groupSlotMoves(state.events).slice(0, SHOWN_EVENTS).map((line) => {
+    const e = 'slots' in line ? line.first : line;
     const isNew = fresh && e.id > renderedTopEvent;
-    return `<li class="${isNew ? 'fresh' : ''}" data-event="${e.id}"><span class="t">${esc(clock(e.at))}</span><span><span class="ev-kind ${cls}">${esc(what)}</span> <span class="detail">${esc(detail)}</span></span></li>`;
+    return `<li class="${isNew ? 'fresh' : ''}" data-event="${e.id}"><span class="t">${esc(clock(e.at))}</span><span class="ev-text ${lineTone(line)}">${esc(lineText(line))}</span></li>`;
   }).join('');
   renderedTopEvent = state.events[0].id;
 }
 
 // "since" columns age while nothing else changes.
 setInterval(() => { if (state.connected) { renderTop(); } }, 1000);
+setInterval(() => { if (state.connected) refreshCluster(); }, CLUSTER_EVERY_MS);
 
 renderCharts();
 connect();

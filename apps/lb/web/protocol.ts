@@ -1,7 +1,9 @@
-// The management API's wire shapes shared by the server, the CLI and the live view:
+// The load balancer's live-feed wire shapes shared by the server, the CLI and the live view:
 // WebSocket messages and the per-second metrics sample.
-import type { ServiceView, StatusView } from '../../apps/lb/control.js';
-import type { StoredEvent } from '../../apps/lb/model.js';
+import type { ServiceView, StatusView } from '../control.js';
+import type { StoredEvent } from '../model.js';
+
+export type { ApiErrorBody } from '../../../controller/management/http.js';
 
 /** Traffic of one backend over the last sample interval (rates per second) and cumulative. */
 export interface BackendTraffic {
@@ -51,6 +53,3 @@ export type WsServerMessage =
   | StateMessage
   | { type: 'event'; event: StoredEvent }
   | { type: 'metrics'; sample: MetricsSample };
-
-/** The JSON body of every error response. */
-export interface ApiErrorBody { error: string }

@@ -1,6 +1,6 @@
 // Turns two successive readings of the LB's cumulative counters into a MetricsSample (rates).
 // Pure: the WebSocket hub feeds it a reading per tick.
-import type { ServiceView, StatusView } from '../../apps/lb/control.js';
+import type { ServiceView, StatusView } from '../control.js';
 import type { BackendTraffic, MetricsSample } from './protocol.js';
 
 export interface Reading {
