@@ -8,7 +8,6 @@
 import { match as matchOn } from 'ts-pattern';
 import type { OfMessageInput } from '../../../controller/app.js';
 import { SWITCH_PROFILES, type SwitchProfile } from '../../../controller/capabilities.js';
-import { flowKey as desiredFlowKey } from '../../../controller/desired.js';
 import type { DesiredState } from '../../../controller/reconciler.js';
 import { buildArpReply, buildArpRequest } from '../../../openflow/packet/build.js';
 import { extractFlowKeyInto } from '../../../openflow/packet/flowkey.js';
@@ -31,17 +30,19 @@ import { FlowTable } from '../flow-table.js';
 import {
   backendKey, canServe, type Backend, type BackendSpec, type BackendState, type LbEvent, type Service, type SlotTableSnapshot,
 } from '../model.js';
-import { forwardActions, monitorFlows, type BackendTarget, pinFlowMod, repointPinsFlowMod, serviceFlows, serviceGroup, type PinOptions } from '../pipeline.js';
+import { forwardActions, monitorFlows, pinFlowMod, repointPinsFlowMod, type PinOptions } from '../pipeline.js';
 import {
   buildPacketOutTemplate, buildPinTemplate, fillPacketOut, fillPin, templateFits, type PacketOutTemplate, type PinTemplate,
 } from '../pin-template.js';
 import { ServiceState, type TargetEntry } from '../service-state.js';
-import { parkedBucket, SlotTable, type SlotChange } from '../slot-table.js';
+import { SlotTable, type SlotChange } from '../slot-table.js';
 import { judgeArpAnswer } from '../arp-guard.js';
 import { checkIpv4, normalizeMac, parseBackendKey, validateBackendSpec, validateServiceInput } from '../validation.js';
 import { checkMode, HealthMonitor, type HttpOutcome } from './health-monitor.js';
 import { Effects, type BackendCountersRow, type RequestPurpose, type ServiceCountersRow, type SwitchInfo } from './effects.js';
+import { drainStep } from './drain.js';
 import { SwitchEventWindow } from './switch-events.js';
+import { servesSwitch, switchPipeline } from './switch-pipeline.js';
 import {
   bucketsOfGroupStats, clientOf, deleteByCookie, flowDump, pinsOfDump, staleServicesOfFlows, staleServicesOfGroups,
 } from './switch-replies.js';
@@ -93,12 +94,6 @@ export interface QueryAnswer {
  * group a switch refuses fails alone, and never holds back another service's changes. */
 export const ownerOf = (serviceId: number): string => `lb/${serviceId}`;
 export const MONITOR_OWNER = 'lb/monitor';
-/** Connection counts asked for this soon after a backend's last slot left may still miss an entry
- * the switch was learning from a packet that took the old bucket. */
-const CONN_COUNT_MARGIN_MS = 300;
-/** How long a started controller waits for its switches (Open vSwitch's default reconnect backoff
- * is up to 8 s) before it takes "no switch" to mean no connection anywhere. */
-export const SWITCH_RETURN_GRACE_MS = 15_000;
 /** Every backend's connections are counted once in this many rounds of counting. */
 const ALL_COUNT_EVERY = 5;
 const PIN_KIND_MASK = 0xffn << 56n;
@@ -358,44 +353,12 @@ export class LbCore {
 
   /** The flows and groups of every service on one switch, for the reconciler. */
   private syncSwitch(sw: SwitchInfo): void {
-    const { dpid, dpidHex } = sw;
-    const profile = this.profileOf(dpidHex);
-    const park = this.parked && profile === 'openflow13';
-    const seen = new Set<string>();
-    // nat backend ip:port in more than one service here: their connections learn reply entries.
-    const natUses = new Map<string, number>();
-    for (const st of this.services.values()) {
-      if (st.service.mode !== 'nat' || !servesSwitch(st.service, dpidHex)) continue;
-      for (const t of st.reverseTargets(dpidHex)) natUses.set(`${t.ip}:${t.l4port}`, (natUses.get(`${t.ip}:${t.l4port}`) ?? 0) + 1);
-    }
-    const sharedBackend = (t: BackendTarget): boolean => (natUses.get(`${t.ip}:${t.l4port}`) ?? 0) > 1;
-    for (const st of [...this.services.values()].sort((a, b) => a.service.id - b.service.id)) {
-      const s = st.service;
-      const flows = [];
-      const groups = [];
-      if (!servesSwitch(s, dpidHex)) {
-        this.desire(st, dpid, { flows: [], groups: [] });
-        continue;
-      }
-      const targetOf = (id: number) => st.target(id, dpidHex);
-      const canServeHere = (id: number): boolean => {
-        const b = st.backends.get(id);
-        return b !== undefined && canServe(b) && targetOf(id) !== undefined;
-      };
-      const buckets = Array.from({ length: s.slots }, (_, i) => (park ? parkedBucket(st.table.bucket(i), canServeHere) : st.table.bucket(i)));
-      groups.push(serviceGroup(s, buckets, targetOf, sw.version as WireVersion, profile));
-      for (const f of serviceFlows(s, st.reverseTargets(dpidHex), { profile, finTimeout: this.cfg.finIdleTimeout, sharedBackend })) {
-        // Services sharing a VIP share its ARP rule; keep the first (lowest service id). Identity is
-        // the reconciler's own (table, priority, canonical match).
-        const id = desiredFlowKey(f);
-        if (seen.has(id)) continue;
-        seen.add(id);
-        flows.push(f);
-      }
-      this.desire(st, dpid, { flows, groups });
-    }
+    const pipeline = switchPipeline(this.services.values(), {
+      dpidHex: sw.dpidHex, version: sw.version, profile: this.profileOf(sw.dpidHex), parked: this.parked, finIdleTimeout: this.cfg.finIdleTimeout,
+    });
+    for (const { st, desired } of pipeline) this.desire(st, sw.dpid, desired);
     const monitor = this.health.monitor;
-    this.fx.switches.push({ kind: 'desired', dpid, owner: MONITOR_OWNER, desired: { flows: monitor ? monitorFlows(monitor) : [], groups: [] }, serviceId: null });
+    this.fx.switches.push({ kind: 'desired', dpid: sw.dpid, owner: MONITOR_OWNER, desired: { flows: monitor ? monitorFlows(monitor) : [], groups: [] }, serviceId: null });
   }
 
   private desire(st: ServiceState, dpid: bigint, desired: DesiredState): void {
@@ -822,24 +785,10 @@ export class LbCore {
       let dpids: string[] | undefined;
       for (const b of [...st.backends.values()]) {
         if (b.state !== 'draining') continue;
-        const c = st.table.countsFor(b.id);
-        if (c.owned + c.leaving > 0) {
-          st.slotsGoneAt.delete(b.id);
-          continue;
-        }
-        if (!st.slotsGoneAt.has(b.id)) st.slotsGoneAt.set(b.id, now);
         dpids ??= [...this.switches.values()].filter((sw) => servesSwitch(st.service, sw.dpidHex)).map((sw) => sw.dpidHex);
-        // Only counts asked for after the last slot left (plus a margin for packets in flight
-        // through the old buckets) can say the backend has no connection left. With no switch at
-        // all, a controller that just started waits for its switches to come back and count; past
-        // that grace no switch carries the service, so nothing holds the backend.
-        const live = dpids.length === 0
-          ? (now - this.startedAt >= SWITCH_RETURN_GRACE_MS ? 0 : null)
-          : st.connectionsOf(b.id, dpids, st.slotsGoneAt.get(b.id)! + CONN_COUNT_MARGIN_MS);
-        const deadline = (b.drainStartedAt ?? b.stateSince) + st.service.drainDeadlineMs;
-        if (live === 0 && st.pinsOf(b.id) === 0) {
-          this.finishDrain(st, b, 'its last connection is gone', now);
-        } else if (now >= deadline) {
+        const step = drainStep(st, b, dpids, now, this.startedAt);
+        if (step === 'done') this.finishDrain(st, b, 'its last connection is gone', now);
+        else if (step === 'deadline') {
           this.dropPins(st, b);
           this.finishDrain(st, b, 'drain deadline passed', now);
         }
@@ -1219,9 +1168,6 @@ export class LbCore {
 /** A control's answer and what it takes to carry it out. */
 export interface Result<T> { value: T; effects: Effects }
 
-function servesSwitch(s: Service, dpid: string): boolean {
-  return s.switches.length === 0 || s.switches.includes(dpid);
-}
 
 function newTable(service: Service, snap?: SlotTableSnapshot): SlotTable {
   return new SlotTable({

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { pinCookieMatch } from '../../../../apps/lb/cookies.js';
 import type { Effects, RequestPurpose } from '../../../../apps/lb/core/effects.js';
-import { SWITCH_RETURN_GRACE_MS } from '../../../../apps/lb/core/lb-core.js';
+import { SWITCH_RETURN_GRACE_MS } from '../../../../apps/lb/core/drain.js';
 import { eventsOf, requests, Rig, storeOf, SW1 } from './fixture.js';
 
 const QUICK = { minMs: 100, quietMs: 50, maxMs: 200 };
