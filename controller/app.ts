@@ -1,34 +1,14 @@
 // What apps see: the App callbacks and the per-switch handle they send through.
-import type { SwitchProfile } from './capabilities.js';
-import type {
-  GroupFeatures, GroupType, MessageOf, MultipartReplyBody, MultipartRequestBody, OfMessage, Port,
-  SwitchDesc, WireVersion,
-} from '../openflow/types.js';
+import type { SwitchCapabilities } from './capabilities.js';
+
+export type { SwitchCapabilities } from './capabilities.js';
+import type { MessageOf, MultipartReplyBody, MultipartRequestBody, OfMessage, Port, WireVersion } from '../openflow/types.js';
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 /** A message as apps write it: the handle fills in version (and xid unless given). */
 export type OfMessageInput = DistributiveOmit<OfMessage, 'version' | 'xid'> & { xid?: number };
 
-export interface SwitchCapabilities {
-  /** The switch accepted a bundle open (OFPT_BUNDLE_CONTROL, or the ONF extension on 1.3). */
-  bundles: boolean;
-  /** Group types from GROUP_FEATURES (empty if the switch has no group table or refused). */
-  groupTypes: GroupType[];
-  groupFeatures: GroupFeatures | null;
-  /**
-   * OFPP_NORMAL is usable. Inferred from the switch description (Open vSwitch has it); unknown
-   * hardware is assumed not to, so apps fall back to their own L2 forwarding.
-   */
-  normalPort: boolean;
-  /** The profile detected from the description (controller/capabilities.ts); apps may let operators force another. */
-  profile: SwitchProfile;
-  nTables: number;
-  nBuffers: number;
-  /** OFPC_* bits from FEATURES_REPLY. */
-  features: number;
-  desc: SwitchDesc | null;
-}
 
 export interface SwitchHandle {
   readonly dpid: bigint;

@@ -2,14 +2,14 @@
 // bounded send queue. It implements SwitchHandle; the Controller owns the set of connections.
 import type { Socket } from 'node:net';
 import { Writer } from '../openflow/buf.js';
-import { decodeMessage, encodeMessage, writeMessage } from '../openflow/messages.js';
+import { decodeMessage, encodeMessage, OFPT, writeMessage } from '../openflow/messages.js';
 import { OfFramer } from '../openflow/framing.js';
 import {
-  OFPBF, OFPCML_NO_BUFFER, type GroupType, type MessageOf, type MultipartReplyBody, type MultipartRequestBody,
+  OFPBF, OFPCML_NO_BUFFER, type MessageOf, type MultipartReplyBody, type MultipartRequestBody,
   type OfDecodeError, type OfMessage, type Port, type WireVersion,
 } from '../openflow/types.js';
 import { dpidToHex, type OfMessageInput, type SwitchCapabilities, type SwitchHandle } from './app.js';
-import { detectProfile, isOpenVswitch } from './capabilities.js';
+import { emptyCapabilities, switchCapabilities } from './capabilities.js';
 import { OfDisconnectedError, OfProtocolError, OfRequestError } from './errors.js';
 import {
   encodeRawError, negotiateVersion, OFPBRC_BAD_LEN, OFPBRC_BAD_TYPE, OFPBRC_BAD_VERSION, OFPET_BAD_REQUEST,
@@ -68,6 +68,8 @@ export interface ConnectionStats {
   flowRemoved: number;
   errors: number;
   flowMods: number;
+  /** Group-mods sent (several controllers: a new leader's first change to a switch may be one). */
+  groupMods: number;
 }
 
 type State = 'hello' | 'handshake' | 'ready' | 'closed';
@@ -80,38 +82,43 @@ export interface ConnectionLogLimits {
   churn: LogLimiter;
 }
 
-const OFPT_ERROR = 1;
-const OFPT_PACKET_IN = 10;
-const OFPT_FLOW_REMOVED = 11;
-const OFPT_FLOW_MOD = 14;
-const OFPT_BUNDLE_ADD_MESSAGE = 34;
+// Type codes the byte-level counters below look at (read once: they run per message).
+const {
+  ERROR: OFPT_ERROR, PACKET_IN: OFPT_PACKET_IN, FLOW_REMOVED: OFPT_FLOW_REMOVED, FLOW_MOD: OFPT_FLOW_MOD, GROUP_MOD: OFPT_GROUP_MOD,
+  BUNDLE_ADD_MESSAGE: OFPT_BUNDLE_ADD_MESSAGE,
+} = OFPT;
 /** A bundle-add message's inner message starts after its 16-byte header and bundle fields. */
 const BUNDLE_INNER_AT = 16;
 
 /** Flow-mods among whole OpenFlow messages laid end to end (one tick's write), bundled ones too:
  * the hot path's pre-encoded pins never pass through an encoder that could count them. */
 export function countFlowMods(buf: Uint8Array): number {
-  let n = 0;
+  const n = { flowMods: 0, groupMods: 0 };
+  countMods(buf, n);
+  return n.flowMods;
+}
+
+/** Adds the flow-mods (bundled ones too) and group-mods in `buf` to `into`, in one pass. */
+export function countMods(buf: Uint8Array, into: { flowMods: number; groupMods: number }): void {
   for (let at = 0; at + 8 <= buf.length;) {
     const len = (buf[at + 2]! << 8) | buf[at + 3]!;
     const type = buf[at + 1];
-    if (type === OFPT_FLOW_MOD) n++;
-    else if (type === OFPT_BUNDLE_ADD_MESSAGE && at + BUNDLE_INNER_AT + 2 <= buf.length && buf[at + BUNDLE_INNER_AT + 1] === OFPT_FLOW_MOD) n++;
+    if (type === OFPT_FLOW_MOD) into.flowMods++;
+    else if (type === OFPT_GROUP_MOD) into.groupMods++;
+    else if (type === OFPT_BUNDLE_ADD_MESSAGE && at + BUNDLE_INNER_AT + 2 <= buf.length) {
+      const inner = buf[at + BUNDLE_INNER_AT + 1];
+      if (inner === OFPT_FLOW_MOD) into.flowMods++;
+      else if (inner === OFPT_GROUP_MOD) into.groupMods++;
+    }
     if (len < 8) break;
     at += len;
   }
-  return n;
 }
 
-const OFPGT_NAMES: GroupType[] = ['all', 'select', 'indirect', 'ff'];
 /** Hard bound = this × soft bound: a switch that lets even our control replies pile up is not reading. */
 const HARD_QUEUE_FACTOR = 4;
 /** Bytes of answers that are written at once, even in the middle of handling one socket read. */
 const MID_READ_FLUSH_BYTES = 16 * 1024;
-
-function emptyCapabilities(): SwitchCapabilities {
-  return { bundles: false, groupTypes: [], groupFeatures: null, normalPort: false, profile: 'openflow13', nTables: 0, nBuffers: 0, features: 0, desc: null };
-}
 
 export class SwitchConnection implements SwitchHandle {
   private state: State = 'hello';
@@ -139,7 +146,7 @@ export class SwitchConnection implements SwitchHandle {
   private readonly drainWaiters: (() => void)[] = [];
   readonly stats: ConnectionStats = {
     rxMessages: 0, txMessages: 0, malformed: 0, echoRequestsSent: 0, echoRepliesReceived: 0,
-    echoRequestsAnswered: 0, lastEchoRttMs: null, droppedSends: 0, packetIns: 0, flowRemoved: 0, errors: 0, flowMods: 0,
+    echoRequestsAnswered: 0, lastEchoRttMs: null, droppedSends: 0, packetIns: 0, flowRemoved: 0, errors: 0, flowMods: 0, groupMods: 0,
   };
   readonly remote: string;
   readonly log: Logger;
@@ -368,7 +375,7 @@ export class SwitchConnection implements SwitchHandle {
     const w = this.out;
     if (w.offset === 0) return;
     const bytes = w.finish();
-    this.stats.flowMods += countFlowMods(bytes);
+    countMods(bytes, this.stats);
     if (!this.socket.destroyed) this.socket.write(Buffer.from(bytes));
     w.reset();
   }
@@ -495,17 +502,9 @@ export class SwitchConnection implements SwitchHandle {
     for (const p of portParts) if (p.kind === 'port_desc') for (const port of p.ports) this.setPort(port);
     const desc = descParts.find((p) => p.kind === 'desc')?.desc ?? null;
     const gf = groupFeatures.find((p) => p.kind === 'group_features')?.features ?? null;
-    this._capabilities = {
-      bundles,
-      groupTypes: gf ? OFPGT_NAMES.filter((_, i) => gf.types & (1 << i)) : [],
-      groupFeatures: gf,
-      normalPort: desc !== null && isOpenVswitch(desc.mfrDesc, desc.swDesc),
-      profile: detectProfile(desc),
-      nTables: features.nTables,
-      nBuffers: features.nBuffers,
-      features: features.capabilities,
-      desc,
-    };
+    this._capabilities = switchCapabilities({
+      nTables: features.nTables, nBuffers: features.nBuffers, features: features.capabilities, desc, groupFeatures: gf, bundles,
+    });
     await this.barrier();
     if (this.isClosed) return;
     clearTimeout(this.handshakeTimer);

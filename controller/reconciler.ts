@@ -7,8 +7,9 @@
 // Each owner's difference goes to the switch in its own transaction, so an owner whose flows or
 // groups a switch rejects (one service too big for it, say) fails alone: the other owners' changes,
 // L2 forwarding included, still take effect.
+import { flowAdd, flowDelete, flowModify, groupDelete, groupMod } from '../openflow/builders.js';
 import { oxmDescriptor } from '../openflow/oxm.js';
-import { OFP_NO_BUFFER, OFPG, OFPP, OFPTT_ALL, type Match, type OxmField, type WireVersion } from '../openflow/types.js';
+import { OFPG, OFPP, OFPTT_ALL, type Match, type OxmField, type WireVersion } from '../openflow/types.js';
 import type { OfMessageInput, SwitchHandle } from './app.js';
 import { OfDisconnectedError } from './errors.js';
 import {
@@ -270,7 +271,7 @@ export class Reconciler {
         flowOps.push(flowMod('modify_strict', f, cookie, ALL_ONES));
       }
       for (const f of fd.remove) flowDeletes.push(flowMod('delete_strict', f, f.cookie, ALL_ONES));
-      for (const g of gd.remove) groupDeletes.push({ type: 'group_mod', command: 'delete', groupType: g.groupType, groupId: g.groupId, buckets: [] });
+      for (const g of gd.remove) groupDeletes.push(groupDelete(g.groupId, g.groupType));
       total.flowAdd += fd.add.length; total.flowModify += fd.modify.length; total.flowReplace += fd.replace.length;
       total.flowRemove += fd.remove.length; total.groupAdd += gd.add.length; total.groupModify += gd.modify.length;
       total.groupRemove += gd.remove.length;
@@ -340,14 +341,11 @@ function buildGroups(groups: DesiredGroup[], version: WireVersion): Map<number, 
 }
 
 function flowMod(command: 'add' | 'modify_strict' | 'delete_strict', f: DesiredFlow, cookie: bigint, cookieMask: bigint): OfMessageInput {
-  return {
-    type: 'flow_mod', command, cookie, cookieMask, tableId: f.tableId, priority: f.priority,
-    idleTimeout: command === 'delete_strict' ? 0 : f.idleTimeout ?? 0,
-    hardTimeout: command === 'delete_strict' ? 0 : f.hardTimeout ?? 0,
-    bufferId: OFP_NO_BUFFER, outPort: OFPP.ANY, outGroup: OFPG.ANY,
-    flags: command === 'delete_strict' ? 0 : f.flags ?? 0,
-    match: prerequisitesFirst(f.match), instructions: command === 'delete_strict' ? [] : f.instructions,
-  };
+  const match = prerequisitesFirst(f.match);
+  const where = { match, priority: f.priority, tableId: f.tableId, cookie };
+  if (command === 'delete_strict') return flowDelete(where, { strict: true, cookieMask });
+  const spec = { ...where, idleTimeout: f.idleTimeout, hardTimeout: f.hardTimeout, flags: f.flags, instructions: f.instructions };
+  return command === 'add' ? flowAdd(spec) : flowModify(spec, { strict: true, cookieMask });
 }
 
 /**
@@ -359,9 +357,3 @@ export function prerequisitesFirst(match: Match): Match {
   return [...match].sort((a, b) => code(a) - code(b));
 }
 
-function groupMod(command: 'add' | 'modify', g: DesiredGroup): OfMessageInput {
-  return {
-    type: 'group_mod', command, groupType: g.groupType, groupId: g.groupId, buckets: g.buckets,
-    ...(g.properties ? { properties: g.properties } : {}),
-  };
-}

@@ -1,6 +1,8 @@
-// OpenFlow 1.3 action lists. Experimenter actions (e.g. Open vSwitch NX actions, experimenter
-// 0x00002320) and any action type or length we don't model are kept byte-exact.
+// OpenFlow 1.3 action lists. Open vSwitch's NX actions resubmit, learn and fin_timeout are typed
+// (openflow/nicira.ts reads and writes them); other experimenter actions and any action type or
+// length we don't model are kept byte-exact.
 import { CodecError, type Reader, type Writer } from './buf.js';
+import { NX_VENDOR_ID, readNxAction, writeNxAction } from './nicira.js';
 import { readOxm, writeOxm } from './oxm.js';
 import type { Action, WireVersion } from './types.js';
 
@@ -10,8 +12,7 @@ export const OFPAT = {
   SET_FIELD: 25, PUSH_PBB: 26, POP_PBB: 27, EXPERIMENTER: 0xffff,
 } as const;
 
-/** Open vSwitch (Nicira) experimenter id used by NX actions. */
-export const NX_VENDOR_ID = 0x00002320;
+export { NX_VENDOR_ID } from './nicira.js';
 
 function readOne(r: Reader, atype: number, alen: number, start: number): Action {
   switch (atype) {
@@ -43,7 +44,9 @@ function readOne(r: Reader, atype: number, alen: number, start: number): Action 
     case OFPAT.POP_PBB: if (alen !== 8) break; r.skip(4); return { type: 'pop_pbb' };
     case OFPAT.EXPERIMENTER: {
       const experimenter = r.u32();
-      return { type: 'experimenter', experimenter, data: r.bytes(alen - 8) };
+      const data = r.bytes(alen - 8);
+      // Open vSwitch's NX actions we model are typed (openflow/nicira.ts); the rest stay raw.
+      return (experimenter === NX_VENDOR_ID ? readNxAction(data) : undefined) ?? { type: 'experimenter', experimenter, data };
     }
   }
   r.offset = start;
@@ -109,6 +112,11 @@ export function writeAction(w: Writer, a: Action): void {
     }
     case 'push_pbb': withU16(w, OFPAT.PUSH_PBB, a.ethertype); return;
     case 'pop_pbb': simple(w, OFPAT.POP_PBB); return;
+    case 'nx_resubmit':
+    case 'nx_fin_timeout':
+    case 'nx_learn':
+      writeNxAction(w, a);
+      return;
     case 'experimenter': {
       const len = 8 + a.data.length;
       if ((len & 7) !== 0) throw new CodecError('bad_value', `experimenter action length ${len} is not a multiple of 8`);

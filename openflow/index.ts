@@ -10,5 +10,6 @@ export * from './port.js';
 export * from './messages.js';
 export * from './multipart.js';
 export * from './framing.js';
+export * from './builders.js';
 export * from './packet/index.js';
 export * from './nicira.js';

@@ -12,7 +12,7 @@ import type {
   FlowStats, FlowStatsRequestBody, GroupDesc, GroupFeatures, GroupStats, GroupType,
   MultipartReplyBody, MultipartRequestBody, PortStats, SwitchDesc, TableStats, WireVersion,
 } from './types.js';
-import { OFPG, OFPP } from './types.js';
+import { GROUP_TYPES, OFPG, OFPP } from './types.js';
 
 /** OFPMP_* type codes. */
 export const OFPMP = {
@@ -20,8 +20,6 @@ export const OFPMP = {
   GROUP_FEATURES: 8, METER: 9, METER_CONFIG: 10, METER_FEATURES: 11, TABLE_FEATURES: 12,
   PORT_DESC: 13, EXPERIMENTER: 0xffff,
 } as const;
-
-const GROUP_TYPES: readonly GroupType[] = ['all', 'select', 'indirect', 'ff'];
 
 function groupTypeOf(code: number): GroupType {
   const t = GROUP_TYPES[code];
@@ -113,62 +111,6 @@ function readIdRequest(r: Reader, what: string): number {
 function writeIdRequest(w: Writer, id: number): void {
   w.u32(id);
   w.zeros(4);
-}
-
-export function readMultipartRequestBody(r: Reader, mpType: number, version: WireVersion): MultipartRequestBody {
-  const start = r.offset;
-  switch (mpType) {
-    case OFPMP.DESC:
-      expectEnd(r, 'desc request');
-      return { kind: 'desc' };
-    case OFPMP.FLOW:
-      return { kind: 'flow', body: readFlowStatsRequest(r) };
-    case OFPMP.AGGREGATE:
-      return { kind: 'aggregate', body: readFlowStatsRequest(r) };
-    case OFPMP.TABLE:
-      expectEnd(r, 'table stats request');
-      return { kind: 'table' };
-    case OFPMP.PORT_STATS:
-      return { kind: 'port_stats', portNo: readIdRequest(r, 'port stats request') };
-    case OFPMP.GROUP:
-      return { kind: 'group', groupId: readIdRequest(r, 'group stats request') };
-    case OFPMP.GROUP_DESC:
-      // 1.5 added a group_id to the request; only "all groups" maps onto our request value.
-      if (version >= 6 && (r.remaining() !== 8 || r.buf.readUInt32BE(r.offset) !== OFPG.ALL)) break;
-      if (version >= 6) r.skip(8);
-      expectEnd(r, 'group desc request');
-      return { kind: 'group_desc' };
-    case OFPMP.GROUP_FEATURES:
-      expectEnd(r, 'group features request');
-      return { kind: 'group_features' };
-    case OFPMP.PORT_DESC:
-      // 1.5 added a port_no to the request; only "all ports" maps onto our request value.
-      if (version >= 6 && (r.remaining() !== 8 || r.buf.readUInt32BE(r.offset) !== OFPP.ANY)) break;
-      if (version >= 6) r.skip(8);
-      expectEnd(r, 'port desc request');
-      return { kind: 'port_desc' };
-  }
-  r.offset = start;
-  return { kind: 'raw', mpType, body: r.bytes(r.remaining()) };
-}
-
-export function writeMultipartRequestBody(w: Writer, body: MultipartRequestBody, version: WireVersion): number {
-  switch (body.kind) {
-    case 'desc': return OFPMP.DESC;
-    case 'flow': writeFlowStatsRequest(w, body.body); return OFPMP.FLOW;
-    case 'aggregate': writeFlowStatsRequest(w, body.body); return OFPMP.AGGREGATE;
-    case 'table': return OFPMP.TABLE;
-    case 'port_stats': writeIdRequest(w, body.portNo); return OFPMP.PORT_STATS;
-    case 'group': writeIdRequest(w, body.groupId); return OFPMP.GROUP;
-    case 'group_desc':
-      if (version >= 6) writeIdRequest(w, OFPG.ALL);
-      return OFPMP.GROUP_DESC;
-    case 'group_features': return OFPMP.GROUP_FEATURES;
-    case 'port_desc':
-      if (version >= 6) writeIdRequest(w, OFPP.ANY);
-      return OFPMP.PORT_DESC;
-    case 'raw': w.bytes(body.body); return body.mpType;
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -535,21 +477,60 @@ function writeGroupFeatures(w: Writer, f: GroupFeatures): void {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Replies
+// The multipart kinds: one declaration each, request and reply side by side.
 
-export function readMultipartReplyBody(r: Reader, mpType: number, version: WireVersion): MultipartReplyBody {
-  const start = r.offset;
-  switch (mpType) {
-    case OFPMP.DESC:
-      return { kind: 'desc', desc: readDesc(r) };
-    case OFPMP.FLOW:
-      return {
-        kind: 'flow',
-        flows: version >= 6
-          ? readRecords(r, FLOW_DESC_FIXED, 'flow desc', 0, (rec) => readFlowDesc15(rec, version))
-          : readRecords(r, FLOW_STATS_FIXED, 'flow stats', 0, (rec) => readFlowStats(rec, version)),
-      };
-    case OFPMP.AGGREGATE: {
+type RequestOf<K extends MultipartKind> = Extract<MultipartRequestBody, { kind: K }>;
+type ReplyOf<K extends MultipartKind> = Extract<MultipartReplyBody, { kind: K }>;
+type MultipartKind = Exclude<MultipartRequestBody['kind'], 'raw'>;
+
+interface MultipartDecl<K extends MultipartKind = MultipartKind> {
+  readonly kind: K;
+  /** OFPMP_* code. */
+  readonly mpType: number;
+  /** Undefined: this version's layout of the body is not modelled, and it stays `raw`. */
+  readRequest(r: Reader, version: WireVersion): RequestOf<K> | undefined;
+  writeRequest(w: Writer, body: RequestOf<K>, version: WireVersion): void;
+  readReply(r: Reader, version: WireVersion): ReplyOf<K>;
+  writeReply(w: Writer, body: ReplyOf<K>, version: WireVersion): void;
+}
+
+const defineMultipart = <const K extends MultipartKind>(d: MultipartDecl<K>): MultipartDecl<K> => d;
+
+/** A request with no body. */
+const emptyRequest = <K extends MultipartKind>(kind: K, what: string) => ({
+  readRequest(r: Reader): RequestOf<K> {
+    expectEnd(r, what);
+    return { kind } as RequestOf<K>; // the kinds that use this have no other fields
+  },
+  writeRequest(): void {},
+});
+
+const MULTIPART_DECLARATIONS = [
+  defineMultipart({
+    kind: 'desc', mpType: OFPMP.DESC,
+    ...emptyRequest('desc', 'desc request'),
+    readReply: (r) => ({ kind: 'desc', desc: readDesc(r) }),
+    writeReply: (w, b) => writeDesc(w, b.desc),
+  }),
+  defineMultipart({
+    kind: 'flow', mpType: OFPMP.FLOW,
+    readRequest: (r) => ({ kind: 'flow', body: readFlowStatsRequest(r) }),
+    writeRequest: (w, b) => writeFlowStatsRequest(w, b.body),
+    readReply: (r, version) => ({
+      kind: 'flow',
+      flows: version >= 6
+        ? readRecords(r, FLOW_DESC_FIXED, 'flow desc', 0, (rec) => readFlowDesc15(rec, version))
+        : readRecords(r, FLOW_STATS_FIXED, 'flow stats', 0, (rec) => readFlowStats(rec, version)),
+    }),
+    writeReply(w, b, version) {
+      for (const f of b.flows) (version >= 6 ? writeFlowDesc15 : writeFlowStats)(w, f, version);
+    },
+  }),
+  defineMultipart({
+    kind: 'aggregate', mpType: OFPMP.AGGREGATE,
+    readRequest: (r) => ({ kind: 'aggregate', body: readFlowStatsRequest(r) }),
+    writeRequest: (w, b) => writeFlowStatsRequest(w, b.body),
+    readReply(r, version) {
       if (version >= 6) {
         const st = readOxsStats(r);
         expectEnd(r, 'aggregate reply');
@@ -561,77 +542,141 @@ export function readMultipartReplyBody(r: Reader, mpType: number, version: WireV
       r.skip(4);
       expectEnd(r, 'aggregate reply');
       return { kind: 'aggregate', packetCount, byteCount, flowCount };
-    }
-    case OFPMP.TABLE:
-      return { kind: 'table', tables: readFixed(r, 24, 'table stats', readTableStats) };
-    case OFPMP.PORT_STATS:
-      return {
-        kind: 'port_stats',
-        ports: version >= 5
-          ? readRecords(r, 80, 'port stats', 0, readPortStats14)
-          : readFixed(r, 112, 'port stats', readPortStats13),
-      };
-    case OFPMP.GROUP:
-      return { kind: 'group', groups: readRecords(r, 40, 'group stats', 0, readGroupStats) };
-    case OFPMP.GROUP_DESC:
-      return {
-        kind: 'group_desc',
-        groups: version >= 6
-          ? readRecords(r, 16, 'group desc', 0, (rec) => readGroupDesc15(rec, version))
-          : readRecords(r, 8, 'group desc', 0, (rec) => readGroupDesc13(rec, version)),
-      };
-    case OFPMP.GROUP_FEATURES:
-      return { kind: 'group_features', features: readGroupFeatures(r) };
-    case OFPMP.PORT_DESC:
-      return {
-        kind: 'port_desc',
-        ports: version >= 5
-          ? readRecords(r, 40, 'port desc', 4, (rec) => readPort(rec, version))
-          : readFixed(r, 64, 'port desc', (rec) => readPort(rec, version)),
-      };
-  }
+    },
+    writeReply(w, b, version) {
+      if (version >= 6) {
+        writeOxsStats(w, { durationSec: 0, durationNsec: 0, ...b }, 'aggregate');
+        return;
+      }
+      w.u64(b.packetCount);
+      w.u64(b.byteCount);
+      w.u32(b.flowCount);
+      w.zeros(4);
+    },
+  }),
+  defineMultipart({
+    kind: 'table', mpType: OFPMP.TABLE,
+    ...emptyRequest('table', 'table stats request'),
+    readReply: (r) => ({ kind: 'table', tables: readFixed(r, 24, 'table stats', readTableStats) }),
+    writeReply(w, b) {
+      for (const t of b.tables) writeTableStats(w, t);
+    },
+  }),
+  defineMultipart({
+    kind: 'port_stats', mpType: OFPMP.PORT_STATS,
+    readRequest: (r) => ({ kind: 'port_stats', portNo: readIdRequest(r, 'port stats request') }),
+    writeRequest: (w, b) => writeIdRequest(w, b.portNo),
+    readReply: (r, version) => ({
+      kind: 'port_stats',
+      ports: version >= 5
+        ? readRecords(r, 80, 'port stats', 0, readPortStats14)
+        : readFixed(r, 112, 'port stats', readPortStats13),
+    }),
+    writeReply(w, b, version) {
+      for (const p of b.ports) (version >= 5 ? writePortStats14 : writePortStats13)(w, p);
+    },
+  }),
+  defineMultipart({
+    kind: 'group', mpType: OFPMP.GROUP,
+    readRequest: (r) => ({ kind: 'group', groupId: readIdRequest(r, 'group stats request') }),
+    writeRequest: (w, b) => writeIdRequest(w, b.groupId),
+    readReply: (r) => ({ kind: 'group', groups: readRecords(r, 40, 'group stats', 0, readGroupStats) }),
+    writeReply(w, b) {
+      for (const g of b.groups) writeGroupStats(w, g);
+    },
+  }),
+  defineMultipart({
+    kind: 'group_desc', mpType: OFPMP.GROUP_DESC,
+    readRequest(r, version) {
+      // 1.5 added a group_id to the request; only "all groups" maps onto our request value.
+      if (version >= 6 && (r.remaining() !== 8 || r.buf.readUInt32BE(r.offset) !== OFPG.ALL)) return undefined;
+      if (version >= 6) r.skip(8);
+      expectEnd(r, 'group desc request');
+      return { kind: 'group_desc' };
+    },
+    writeRequest(w, _b, version) {
+      if (version >= 6) writeIdRequest(w, OFPG.ALL);
+    },
+    readReply: (r, version) => ({
+      kind: 'group_desc',
+      groups: version >= 6
+        ? readRecords(r, 16, 'group desc', 0, (rec) => readGroupDesc15(rec, version))
+        : readRecords(r, 8, 'group desc', 0, (rec) => readGroupDesc13(rec, version)),
+    }),
+    writeReply(w, b, version) {
+      for (const g of b.groups) (version >= 6 ? writeGroupDesc15 : writeGroupDesc13)(w, g, version);
+    },
+  }),
+  defineMultipart({
+    kind: 'group_features', mpType: OFPMP.GROUP_FEATURES,
+    ...emptyRequest('group_features', 'group features request'),
+    readReply: (r) => ({ kind: 'group_features', features: readGroupFeatures(r) }),
+    writeReply: (w, b) => writeGroupFeatures(w, b.features),
+  }),
+  defineMultipart({
+    kind: 'port_desc', mpType: OFPMP.PORT_DESC,
+    readRequest(r, version) {
+      // 1.5 added a port_no to the request; only "all ports" maps onto our request value.
+      if (version >= 6 && (r.remaining() !== 8 || r.buf.readUInt32BE(r.offset) !== OFPP.ANY)) return undefined;
+      if (version >= 6) r.skip(8);
+      expectEnd(r, 'port desc request');
+      return { kind: 'port_desc' };
+    },
+    writeRequest(w, _b, version) {
+      if (version >= 6) writeIdRequest(w, OFPP.ANY);
+    },
+    readReply: (r, version) => ({
+      kind: 'port_desc',
+      ports: version >= 5
+        ? readRecords(r, 40, 'port desc', 4, (rec) => readPort(rec, version))
+        : readFixed(r, 64, 'port desc', (rec) => readPort(rec, version)),
+    }),
+    writeReply(w, b, version) {
+      for (const p of b.ports) writePort(w, p, version);
+    },
+  }),
+] as const;
+
+// A multipart kind without a declaration would neither decode nor encode: refuse to compile.
+type UndeclaredMultipart = Exclude<MultipartKind, (typeof MULTIPART_DECLARATIONS)[number]['kind']>;
+const everyMultipartDeclared: [UndeclaredMultipart] extends [never] ? true : UndeclaredMultipart = true;
+void everyMultipartDeclared;
+
+const MP_BY_TYPE = new Map<number, MultipartDecl>(MULTIPART_DECLARATIONS.map((d) => [d.mpType, d as MultipartDecl]));
+const MP_BY_KIND = new Map<string, MultipartDecl>(MULTIPART_DECLARATIONS.map((d) => [d.kind, d as MultipartDecl]));
+
+export function readMultipartRequestBody(r: Reader, mpType: number, version: WireVersion): MultipartRequestBody {
+  const start = r.offset;
+  const body = MP_BY_TYPE.get(mpType)?.readRequest(r, version);
+  if (body !== undefined) return body;
   r.offset = start;
   return { kind: 'raw', mpType, body: r.bytes(r.remaining()) };
 }
 
-export function writeMultipartReplyBody(w: Writer, body: MultipartReplyBody, version: WireVersion): number {
-  switch (body.kind) {
-    case 'desc':
-      writeDesc(w, body.desc);
-      return OFPMP.DESC;
-    case 'flow':
-      for (const f of body.flows) (version >= 6 ? writeFlowDesc15 : writeFlowStats)(w, f, version);
-      return OFPMP.FLOW;
-    case 'aggregate':
-      if (version >= 6) {
-        writeOxsStats(w, { durationSec: 0, durationNsec: 0, ...body }, 'aggregate');
-        return OFPMP.AGGREGATE;
-      }
-      w.u64(body.packetCount);
-      w.u64(body.byteCount);
-      w.u32(body.flowCount);
-      w.zeros(4);
-      return OFPMP.AGGREGATE;
-    case 'table':
-      for (const t of body.tables) writeTableStats(w, t);
-      return OFPMP.TABLE;
-    case 'port_stats':
-      for (const p of body.ports) (version >= 5 ? writePortStats14 : writePortStats13)(w, p);
-      return OFPMP.PORT_STATS;
-    case 'group':
-      for (const g of body.groups) writeGroupStats(w, g);
-      return OFPMP.GROUP;
-    case 'group_desc':
-      for (const g of body.groups) (version >= 6 ? writeGroupDesc15 : writeGroupDesc13)(w, g, version);
-      return OFPMP.GROUP_DESC;
-    case 'group_features':
-      writeGroupFeatures(w, body.features);
-      return OFPMP.GROUP_FEATURES;
-    case 'port_desc':
-      for (const p of body.ports) writePort(w, p, version);
-      return OFPMP.PORT_DESC;
-    case 'raw':
-      w.bytes(body.body);
-      return body.mpType;
+/** Writes the body; returns its OFPMP_* type. */
+export function writeMultipartRequestBody(w: Writer, body: MultipartRequestBody, version: WireVersion): number {
+  if (body.kind === 'raw') {
+    w.bytes(body.body);
+    return body.mpType;
   }
+  const d = MP_BY_KIND.get(body.kind)!; // every kind is declared (checked above)
+  d.writeRequest(w, body, version);
+  return d.mpType;
+}
+
+export function readMultipartReplyBody(r: Reader, mpType: number, version: WireVersion): MultipartReplyBody {
+  const d = MP_BY_TYPE.get(mpType);
+  if (d !== undefined) return d.readReply(r, version);
+  return { kind: 'raw', mpType, body: r.bytes(r.remaining()) };
+}
+
+/** Writes the body; returns its OFPMP_* type. */
+export function writeMultipartReplyBody(w: Writer, body: MultipartReplyBody, version: WireVersion): number {
+  if (body.kind === 'raw') {
+    w.bytes(body.body);
+    return body.mpType;
+  }
+  const d = MP_BY_KIND.get(body.kind)!;
+  d.writeReply(w, body, version);
+  return d.mpType;
 }

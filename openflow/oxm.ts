@@ -1,9 +1,11 @@
-// OXM TLVs and struct ofp_match. Basic fields (class 0x8000) come from one descriptor table;
+// OXM TLVs and struct ofp_match. Basic fields (class 0x8000) come from the one field table
+// (openflow/oxm-fields.ts);
 // every other class (Nicira NXM_0/NXM_1, ONF/experimenter 0xffff) keeps its raw payload so
 // decode→encode reproduces the same bytes.
 import { CodecError, type Reader, type Writer } from './buf.js';
 import { readIpv4, readIpv6, readMac, writeIpv4, writeIpv6, writeMac } from './addr.js';
-import type { Match, OxmBasicName, OxmField, OxmValue, OxmValueKind } from './types.js';
+import { OXM_BASIC, OXM_VALUE_BYTES, type OxmBasicField, type OxmBasicName, type OxmValue, type OxmValueKind, type OxmValueOf } from './oxm-fields.js';
+import type { Match, OxmField } from './types.js';
 
 export const OXM_CLASS_NXM_0 = 0x0000;
 export const OXM_CLASS_NXM_1 = 0x0001;
@@ -11,6 +13,7 @@ export const OXM_CLASS_OPENFLOW_BASIC = 0x8000;
 export const OXM_CLASS_EXPERIMENTER = 0xffff;
 export const OFPMT_OXM = 1;
 
+/** A basic field's row of the table (openflow/oxm-fields.ts), with its name and value length. */
 export interface OxmFieldDescriptor {
   name: OxmBasicName;
   /** oxm_field within class OFPXMC_OPENFLOW_BASIC. */
@@ -22,56 +25,11 @@ export interface OxmFieldDescriptor {
   maskable: boolean;
 }
 
-const f = (name: OxmBasicName, code: number, kind: OxmValueKind, length: number, maskable: boolean): OxmFieldDescriptor =>
-  ({ name, code, kind, length, maskable });
-
-/** Every OpenFlow basic OXM field (OpenFlow 1.3 plus the 1.4/1.5 additions). */
-export const OXM_BASIC_FIELDS: readonly OxmFieldDescriptor[] = [
-  f('in_port', 0, 'u32', 4, false),
-  f('in_phy_port', 1, 'u32', 4, false),
-  f('metadata', 2, 'u64', 8, true),
-  f('eth_dst', 3, 'mac', 6, true),
-  f('eth_src', 4, 'mac', 6, true),
-  f('eth_type', 5, 'u16', 2, false),
-  f('vlan_vid', 6, 'u16', 2, true),
-  f('vlan_pcp', 7, 'u8', 1, false),
-  f('ip_dscp', 8, 'u8', 1, false),
-  f('ip_ecn', 9, 'u8', 1, false),
-  f('ip_proto', 10, 'u8', 1, false),
-  f('ipv4_src', 11, 'ipv4', 4, true),
-  f('ipv4_dst', 12, 'ipv4', 4, true),
-  f('tcp_src', 13, 'u16', 2, false),
-  f('tcp_dst', 14, 'u16', 2, false),
-  f('udp_src', 15, 'u16', 2, false),
-  f('udp_dst', 16, 'u16', 2, false),
-  f('sctp_src', 17, 'u16', 2, false),
-  f('sctp_dst', 18, 'u16', 2, false),
-  f('icmpv4_type', 19, 'u8', 1, false),
-  f('icmpv4_code', 20, 'u8', 1, false),
-  f('arp_op', 21, 'u16', 2, false),
-  f('arp_spa', 22, 'ipv4', 4, true),
-  f('arp_tpa', 23, 'ipv4', 4, true),
-  f('arp_sha', 24, 'mac', 6, true),
-  f('arp_tha', 25, 'mac', 6, true),
-  f('ipv6_src', 26, 'ipv6', 16, true),
-  f('ipv6_dst', 27, 'ipv6', 16, true),
-  f('ipv6_flabel', 28, 'u32', 4, true),
-  f('icmpv6_type', 29, 'u8', 1, false),
-  f('icmpv6_code', 30, 'u8', 1, false),
-  f('ipv6_nd_target', 31, 'ipv6', 16, false),
-  f('ipv6_nd_sll', 32, 'mac', 6, false),
-  f('ipv6_nd_tll', 33, 'mac', 6, false),
-  f('mpls_label', 34, 'u32', 4, false),
-  f('mpls_tc', 35, 'u8', 1, false),
-  f('mpls_bos', 36, 'u8', 1, false),
-  f('pbb_isid', 37, 'u24', 3, true),
-  f('tunnel_id', 38, 'u64', 8, true),
-  f('ipv6_exthdr', 39, 'u16', 2, true),
-  f('pbb_uca', 41, 'u8', 1, false),
-  f('tcp_flags', 42, 'u16', 2, true),
-  f('actset_output', 43, 'u32', 4, false),
-  f('packet_type', 44, 'u32', 4, false),
-];
+/** Every OpenFlow basic OXM field (OpenFlow 1.3 plus the 1.4/1.5 additions), from the table. */
+export const OXM_BASIC_FIELDS: readonly OxmFieldDescriptor[] = (Object.keys(OXM_BASIC) as OxmBasicName[]).map((name) => {
+  const { code, kind, maskable } = OXM_BASIC[name];
+  return { name, code, kind, length: OXM_VALUE_BYTES[kind], maskable };
+});
 
 const BY_CODE: (OxmFieldDescriptor | undefined)[] = new Array(128).fill(undefined);
 const BY_NAME = new Map<string, OxmFieldDescriptor>();
@@ -88,6 +46,12 @@ export function oxmDescriptor(name: OxmBasicName): OxmFieldDescriptor {
 
 export function oxmDescriptorByCode(code: number): OxmFieldDescriptor | undefined {
   return BY_CODE[code];
+}
+
+/** A basic field, its value typed by its name: oxm('tcp_dst', 80), oxm('ipv4_src', '10.0.0.0', '255.0.0.0'). */
+export function oxm<N extends OxmBasicName>(name: N, value: OxmValueOf<N>, mask?: OxmValueOf<N>): OxmField {
+  // The signature ties value and mask to the name; TypeScript cannot follow a generic name into the union.
+  return (mask === undefined ? { kind: 'basic', name, value } : { kind: 'basic', name, value, mask }) as OxmBasicField;
 }
 
 function readValue(r: Reader, kind: OxmValueKind): OxmValue {
@@ -140,9 +104,10 @@ export function readOxm(r: Reader): OxmField {
   if (oxmClass === OXM_CLASS_OPENFLOW_BASIC) {
     const d = BY_CODE[field];
     if (d !== undefined && len === (hasMask ? 2 * d.length : d.length)) {
+      // readValue reads the representation of d.kind, which is the type the table gives d.name.
       const value = readValue(r, d.kind);
-      if (!hasMask) return { kind: 'basic', name: d.name, value };
-      return { kind: 'basic', name: d.name, value, mask: readValue(r, d.kind) };
+      if (!hasMask) return { kind: 'basic', name: d.name, value } as OxmBasicField;
+      return { kind: 'basic', name: d.name, value, mask: readValue(r, d.kind) } as OxmBasicField;
     }
   }
   return { kind: 'other', oxmClass, field, hasMask, payload: r.bytes(len) };
@@ -202,8 +167,9 @@ export function writeMatch(w: Writer, m: Match): void {
 }
 
 /** The value of a basic field in a match (the first, unmasked or not), if present. */
-export function matchValue(m: Match, name: OxmBasicName): OxmValue | undefined {
-  for (const f of m) if (f.kind === 'basic' && f.name === name) return f.value;
+export function matchValue<N extends OxmBasicName>(m: Match, name: N): OxmValueOf<N> | undefined {
+  // A basic field named N carries a value of N's type (decode and the field type both guarantee it).
+  for (const f of m) if (f.kind === 'basic' && f.name === name) return f.value as OxmValueOf<N>;
   return undefined;
 }
 

@@ -11,23 +11,12 @@ export const OFP15 = 6 as const;
 // ---------------------------------------------------------------------------------------------
 // Match (OXM)
 
-/** How a basic OXM field's value is represented. */
-export type OxmValueKind = 'u8' | 'u16' | 'u24' | 'u32' | 'u64' | 'mac' | 'ipv4' | 'ipv6';
-/** u8..u32 → number; u64 → bigint; mac "aa:bb:cc:dd:ee:ff"; ipv4 dotted quad; ipv6 text form. */
-export type OxmValue = number | bigint | string;
-
-export type OxmBasicName =
-  | 'in_port' | 'in_phy_port' | 'metadata' | 'eth_dst' | 'eth_src' | 'eth_type' | 'vlan_vid'
-  | 'vlan_pcp' | 'ip_dscp' | 'ip_ecn' | 'ip_proto' | 'ipv4_src' | 'ipv4_dst' | 'tcp_src'
-  | 'tcp_dst' | 'udp_src' | 'udp_dst' | 'sctp_src' | 'sctp_dst' | 'icmpv4_type' | 'icmpv4_code'
-  | 'arp_op' | 'arp_spa' | 'arp_tpa' | 'arp_sha' | 'arp_tha' | 'ipv6_src' | 'ipv6_dst'
-  | 'ipv6_flabel' | 'icmpv6_type' | 'icmpv6_code' | 'ipv6_nd_target' | 'ipv6_nd_sll'
-  | 'ipv6_nd_tll' | 'mpls_label' | 'mpls_tc' | 'mpls_bos' | 'pbb_isid' | 'tunnel_id'
-  | 'ipv6_exthdr' | 'pbb_uca' | 'tcp_flags' | 'actset_output' | 'packet_type';
+export type { NxmFieldName, OxmBasicField, OxmBasicName, OxmValue, OxmValueKind, OxmValueOf } from './oxm-fields.js';
+import type { OxmBasicField } from './oxm-fields.js';
 
 /** One OXM TLV. Basic fields are typed; anything else keeps class, field and raw payload. */
 export type OxmField =
-  | { kind: 'basic'; name: OxmBasicName; value: OxmValue; mask?: OxmValue }
+  | OxmBasicField
   /** Non-basic class (NXM_0/NXM_1 registers, ONF/experimenter 0xffff with experimenter id). */
   | { kind: 'other'; oxmClass: number; field: number; hasMask: boolean; payload: Buffer };
 
@@ -53,9 +42,52 @@ export type Action =
   | { type: 'set_field'; field: OxmField }
   | { type: 'push_pbb'; ethertype: number }
   | { type: 'pop_pbb' }
+  /** Open vSwitch resubmit(,table): run the packet through `table` as if it arrived on its in_port. */
+  | { type: 'nx_resubmit'; table: number }
+  /** Open vSwitch fin_timeout: shortens the idle/hard timeout of the flow it runs in once TCP FIN or RST is seen. */
+  | { type: 'nx_fin_timeout'; idleTimeout: number; hardTimeout: number }
+  /** Open vSwitch learn(...): the switch adds (or refreshes) a flow built from the packet being processed. */
+  | ({ type: 'nx_learn' } & LearnAction)
   | { type: 'experimenter'; experimenter: number; data: Buffer }
   /** An action type we do not know: kept whole (header included) for exact re-encoding. */
   | { type: 'unknown'; actionType: number; raw: Buffer };
+
+/** An NXM field as Nicira actions name it: its 32-bit header (class, field, length) and width in bits. */
+export interface NxmField {
+  name: string;
+  header: number;
+  bits: number;
+}
+
+/** A learn immediate: a number, a MAC ("aa:bb:..") or an IPv4 address ("10.0.0.1"). */
+export type LearnValue = number | string;
+
+/** One flow_mod_spec of a learn action: what the learned flow matches, loads or outputs. */
+export type LearnSpec =
+  /** Match the field on the value it has in the packet being learned from. */
+  | { kind: 'match_field'; field: NxmField }
+  /** Match `field` on the value `from` has in the packet being learned from (same width): how a
+   * learned flow for the other direction swaps source and destination. */
+  | { kind: 'match_from'; field: NxmField; from: NxmField }
+  /** Match the field on a fixed value. */
+  | { kind: 'match_value'; field: NxmField; value: LearnValue }
+  /** The learned flow sets the field to a fixed value. */
+  | { kind: 'load_value'; field: NxmField; value: LearnValue }
+  /** The learned flow outputs to the port held (at learn time) in bits ofs..ofs+bits-1 of `field`. */
+  | { kind: 'output_field'; field: NxmField; ofs: number; bits: number };
+
+export interface LearnAction {
+  table: number;
+  priority: number;
+  idleTimeout: number;
+  hardTimeout?: number;
+  finIdleTimeout?: number;
+  finHardTimeout?: number;
+  cookie: bigint;
+  /** NX_LEARN_F_* bits. */
+  flags: number;
+  specs: LearnSpec[];
+}
 
 export type Instruction =
   | { type: 'goto_table'; tableId: number }
@@ -83,7 +115,9 @@ export type FlowModCommand = 'add' | 'modify' | 'modify_strict' | 'delete' | 'de
 export type GroupModCommand = 'add' | 'modify' | 'delete'
   /** OpenFlow 1.5 only. */
   | 'insert_bucket' | 'remove_bucket';
-export type GroupType = 'all' | 'select' | 'indirect' | 'ff';
+/** OFPGT_* group types, index = wire code (also the bit of each in GROUP_FEATURES' `types`). */
+export const GROUP_TYPES = ['all', 'select', 'indirect', 'ff'] as const;
+export type GroupType = (typeof GROUP_TYPES)[number];
 export type ControllerRole = 'nochange' | 'equal' | 'master' | 'slave';
 export type PacketInReason = 'no_match' | 'action' | 'invalid_ttl' | 'action_set' | 'group' | 'packet_out' | number;
 export type FlowRemovedReason = 'idle_timeout' | 'hard_timeout' | 'delete' | 'group_delete' | 'meter_delete' | 'eviction' | number;
@@ -190,86 +224,24 @@ export type MultipartReplyBody =
 // ---------------------------------------------------------------------------------------------
 // Messages
 
-interface Base { version: WireVersion; xid: number }
+/** Header fields every message carries. */
+export interface MessageBase { version: WireVersion; xid: number }
 
 export type BundleControlType = 'open_request' | 'open_reply' | 'close_request' | 'close_reply' | 'commit_request' | 'commit_reply' | 'discard_request' | 'discard_reply';
 /** OFPBF_* bundle flags. */
 export const OFPBF = { ATOMIC: 1, ORDERED: 2 } as const;
 
-export type OfMessage =
-  /**
-   * HELLO decodes for any header version (version negotiation needs it), so `version` may be
-   * outside 4..6 here. `versions`: the bitmap's versions among 4..6 (null: no bitmap element).
-   * `bitmapVersions`: every version in the bitmap, set only when it has others. `elements`: the
-   * other hello elements, raw.
-   */
-  | (Base & { type: 'hello'; versions: WireVersion[] | null; bitmapVersions?: number[]; elements?: Buffer })
-  | (Base & { type: 'error'; errType: ErrorTypeName | number; code: number; codeName?: string; data: Buffer; experimenter?: number })
-  | (Base & { type: 'echo_request'; data: Buffer })
-  | (Base & { type: 'echo_reply'; data: Buffer })
-  | (Base & { type: 'experimenter'; experimenter: number; expType: number; data: Buffer })
-  | (Base & { type: 'features_request' })
-  | (Base & { type: 'features_reply'; datapathId: bigint; nBuffers: number; nTables: number; auxiliaryId: number; capabilities: number })
-  | (Base & { type: 'get_config_request' })
-  | (Base & { type: 'get_config_reply'; flags: number; missSendLen: number })
-  | (Base & { type: 'set_config'; flags: number; missSendLen: number })
-  | (Base & {
-      type: 'packet_in'; bufferId: number; totalLen: number; reason: PacketInReason; tableId: number;
-      cookie: bigint; match: Match; data: Buffer;
-    })
-  | (Base & {
-      type: 'flow_removed'; cookie: bigint; priority: number; reason: FlowRemovedReason; tableId: number;
-      durationSec: number; durationNsec: number; idleTimeout: number; hardTimeout: number;
-      packetCount: bigint; byteCount: bigint; match: Match;
-    })
-  | (Base & { type: 'port_status'; reason: PortStatusReason; port: Port })
-  /**
-   * On 1.5 the wire carries a match instead of in_port: `match` is set only when that match is
-   * not exactly [in_port]; otherwise the codec writes/reads in_port as the whole match.
-   */
-  | (Base & { type: 'packet_out'; bufferId: number; inPort: number; actions: Action[]; data: Buffer; match?: Match })
-  | (Base & {
-      type: 'flow_mod'; cookie: bigint; cookieMask: bigint; tableId: number; command: FlowModCommand;
-      idleTimeout: number; hardTimeout: number; priority: number; bufferId: number; outPort: number;
-      outGroup: number; flags: number; match: Match; instructions: Instruction[];
-      /** OpenFlow 1.4+: flow importance (decoded only when non-zero). */
-      importance?: number;
-    })
-  | (Base & {
-      type: 'group_mod'; command: GroupModCommand; groupType: GroupType; groupId: number; buckets: Bucket[];
-      /** OpenFlow 1.5 only: where insert_bucket puts buckets / which remove_bucket removes. */
-      commandBucketId?: number;
-      /** OpenFlow 1.5 only. */
-      properties?: GroupProperty[];
-    })
-  | (Base & {
-      type: 'port_mod'; portNo: number; hwAddr: string; config: number; mask: number; advertise: number;
-    })
-  | (Base & { type: 'table_mod'; tableId: number; config: number })
-  | (Base & {
-      type: 'meter_mod'; command: 'add' | 'modify' | 'delete'; flags: number; meterId: number;
-      bands: ({ type: 'drop'; rate: number; burstSize: number }
-        | { type: 'dscp_remark'; rate: number; burstSize: number; precLevel: number }
-        | { type: 'experimenter'; rate: number; burstSize: number; experimenter: number }
-        | { type: 'unknown'; bandType: number; raw: Buffer })[];
-    })
-  | (Base & { type: 'barrier_request' })
-  | (Base & { type: 'barrier_reply' })
-  | (Base & { type: 'role_request'; role: ControllerRole; generationId: bigint })
-  | (Base & { type: 'role_reply'; role: ControllerRole; generationId: bigint })
-  | (Base & { type: 'get_async_request' })
-  | (Base & { type: 'get_async_reply'; packetInMask: [number, number]; portStatusMask: [number, number]; flowRemovedMask: [number, number] })
-  | (Base & { type: 'set_async'; packetInMask: [number, number]; portStatusMask: [number, number]; flowRemovedMask: [number, number] })
-  | (Base & { type: 'multipart_request'; flags: number; body: MultipartRequestBody })
-  | (Base & { type: 'multipart_reply'; flags: number; body: MultipartReplyBody })
-  /**
-   * Bundles. On 1.4+ these are OFPT_BUNDLE_CONTROL / OFPT_BUNDLE_ADD_MESSAGE; on 1.3 the codec
-   * wraps them in the ONF experimenter (0x4f4e4600) types 2300/2301 that Open vSwitch accepts.
-   */
-  | (Base & { type: 'bundle_control'; bundleId: number; controlType: BundleControlType; flags: number; properties?: Buffer })
-  | (Base & { type: 'bundle_add_message'; bundleId: number; flags: number; message: OfMessage; properties?: Buffer })
-  /** A message type the codec does not model: header fields plus raw body. */
-  | (Base & { type: 'raw'; msgType: number; body: Buffer });
+/**
+ * Every message the codec models, by `type`. This interface is empty here on purpose: each family
+ * file in openflow/messages/ adds its own messages to it (declaration merging) next to their
+ * declarations (type code, versions, read, write), so a new message is written in one file.
+ */
+export interface OfMessageMap {}
+
+/** A message type the codec does not model: header fields plus raw body. */
+export type RawMessage = MessageBase & { type: 'raw'; msgType: number; body: Buffer };
+
+export type OfMessage = OfMessageMap[keyof OfMessageMap] | RawMessage;
 
 export type OfMessageType = OfMessage['type'];
 export type MessageOf<T extends OfMessageType> = Extract<OfMessage, { type: T }>;

@@ -5,7 +5,8 @@
 import type { App, SwitchHandle } from '../../controller/app.js';
 import type { Reconciler } from '../../controller/reconciler.js';
 import type { DesiredFlow } from '../../controller/desired.js';
-import { OFPCML_NO_BUFFER, OFPP, OFP_NO_BUFFER, type MessageOf } from '../../openflow/types.js';
+import { applyActions, flowAdd, output, packetOut } from '../../openflow/builders.js';
+import { OFPP, type MessageOf } from '../../openflow/types.js';
 import { bufferToMac } from '../../openflow/packet/addr.js';
 import { inPortOf } from '../../openflow/oxm.js';
 
@@ -33,12 +34,9 @@ export class L2Forwarding implements App {
   }
 
   switchUp(sw: SwitchHandle): void {
-    const action = sw.capabilities.normalPort
-      ? { type: 'output' as const, port: OFPP.NORMAL, maxLen: 0 }
-      : { type: 'output' as const, port: OFPP.CONTROLLER, maxLen: OFPCML_NO_BUFFER };
     const miss: DesiredFlow = {
       tableId: 0, priority: 0, match: [], cookie: L2_COOKIE | 1n,
-      instructions: [{ type: 'apply_actions', actions: [action] }],
+      instructions: applyActions([output(sw.capabilities.normalPort ? OFPP.NORMAL : OFPP.CONTROLLER)]),
     };
     void this.reconciler.setDesired(OWNER, sw.dpid, { flows: [miss], groups: [] }).catch(() => undefined);
   }
@@ -66,16 +64,11 @@ export class L2Forwarding implements App {
     if (table.size > this.maxMacs) table.delete(table.keys().next().value!);
     const out = table.get(dst);
     if (out !== undefined && out !== port) {
-      sw.send({
-        type: 'flow_mod', cookie: LEARNED_COOKIE, cookieMask: 0n, tableId: 0, command: 'add', idleTimeout: LEARNED_IDLE_S,
-        hardTimeout: 0, priority: 1, bufferId: OFP_NO_BUFFER, outPort: OFPP.ANY, outGroup: 0xffffffff, flags: 0,
-        match: [{ kind: 'basic', name: 'eth_dst', value: dst }],
-        instructions: [{ type: 'apply_actions', actions: [{ type: 'output', port: out, maxLen: 0 }] }],
-      });
+      sw.send(flowAdd({
+        cookie: LEARNED_COOKIE, idleTimeout: LEARNED_IDLE_S, priority: 1,
+        match: [{ kind: 'basic', name: 'eth_dst', value: dst }], instructions: applyActions([output(out)]),
+      }));
     }
-    sw.send({
-      type: 'packet_out', bufferId: OFP_NO_BUFFER, inPort: port,
-      actions: [{ type: 'output', port: out ?? OFPP.FLOOD, maxLen: 0 }], data: msg.data,
-    });
+    sw.send(packetOut({ inPort: port, actions: [output(out ?? OFPP.FLOOD)], data: msg.data }));
   }
 }

@@ -15,9 +15,11 @@
 //   to a rule matching tcp/udp it does.)
 
 import { match as matchOn } from 'ts-pattern';
-import type { Action, Instruction, Match, MessageOf, OxmBasicName, OxmField } from '../../openflow/types.js';
-import { OFPCML_NO_BUFFER, OFPFF, OFPP, OFP_NO_BUFFER } from '../../openflow/types.js';
-import { NXM, NX_LEARN_F, nxFinTimeout, nxLearn, nxResubmit, type LearnSpec } from '../../openflow/nicira.js';
+import type { Action, Match, OxmBasicName, OxmField, OxmValueOf } from '../../openflow/types.js';
+import { oxm } from '../../openflow/oxm.js';
+import { OFPFF, OFPP } from '../../openflow/types.js';
+import { applyActions, flowAdd, flowModify, groupMod, output, selectBucket, type MessageBody } from '../../openflow/builders.js';
+import { NXM, NX_LEARN_F, type LearnSpec } from '../../openflow/nicira.js';
 import type { SwitchProfile } from '../../controller/capabilities.js';
 import { encodeMessage } from '../../openflow/messages.js';
 import { defaultHealth } from './health.js';
@@ -49,10 +51,8 @@ export interface BackendTarget {
   port: number;
 }
 
-const basic = (name: OxmBasicName, value: number | string | bigint): OxmField => ({ kind: 'basic', name, value });
-const setField = (name: OxmBasicName, value: number | string): Action => ({ type: 'set_field', field: basic(name, value) });
-const output = (port: number): Action => ({ type: 'output', port, maxLen: port === OFPP.CONTROLLER ? OFPCML_NO_BUFFER : 0 });
-const apply = (actions: Action[]): Instruction[] => [{ type: 'apply_actions', actions }];
+const basic = oxm;
+const setField = <N extends OxmBasicName>(name: N, value: OxmValueOf<N>): Action => ({ type: 'set_field', field: oxm(name, value) });
 
 const IP_PROTO = { tcp: 6, udp: 17 } as const;
 const l4Dst = (s: Service) => (s.proto === 'tcp' ? 'tcp_dst' : 'udp_dst') as 'tcp_dst' | 'udp_dst';
@@ -78,7 +78,7 @@ export function forwardActions(service: Service, t: BackendTarget, inPort?: numb
 
 /** `ovs` profile: hand the packet to backend `id`'s learn rule. */
 function rememberActions(id: number): Action[] {
-  return [{ type: 'set_field', field: metadata(id) }, nxResubmit(LEARN_TABLE)];
+  return [{ type: 'set_field', field: metadata(id) }, { type: 'nx_resubmit', table: LEARN_TABLE }];
 }
 
 /** Actions of one slot's bucket on a switch of `profile`. */
@@ -127,15 +127,12 @@ export function serviceGroup(
     ...(properties ? { properties } : {}),
     groupId: groupIdFor(service.id),
     groupType: 'select',
-    buckets: buckets.map((b, slot) => ({
-      weight: 1, watchPort: OFPP.ANY, watchGroup: 0xffffffff, bucketId: slot,
-      actions: bucketActions(service, slot, b, targetOf, profile),
-    })),
+    buckets: buckets.map((b, slot) => selectBucket(bucketActions(service, slot, b, targetOf, profile), slot)),
   };
 }
 
 function flow(priority: number, match: Match, actions: Action[], cookie: bigint, tableId = 0): DesiredFlow {
-  return { tableId, priority, match, instructions: apply(actions), cookie, idleTimeout: 0, hardTimeout: 0, flags: 0 };
+  return { tableId, priority, match, instructions: applyActions(actions), cookie, idleTimeout: 0, hardTimeout: 0, flags: 0 };
 }
 
 /** The service's part of a packet's match: its protocol, VIP and port. */
@@ -169,11 +166,11 @@ export function learnConnection(service: Service, t: BackendTarget, finTimeout: 
     specs.push({ kind: 'load_value', field: NXM.ipDst, value: t.ip }, { kind: 'load_value', field: l4.dst, value: t.l4port });
   }
   specs.push({ kind: 'output_field', field: NXM.metadata, ofs: 32, bits: 16 });
-  return nxLearn({
-    table: 0, priority: PRIO.pin, idleTimeout: service.pinIdleTimeout[service.proto],
+  return {
+    type: 'nx_learn', table: 0, priority: PRIO.pin, idleTimeout: service.pinIdleTimeout[service.proto],
     ...(service.proto === 'tcp' ? { finIdleTimeout: finTimeout } : {}),
     cookie: pinCookie(service.id, t.id), flags: NX_LEARN_F.SEND_FLOW_REM, specs,
-  });
+  };
 }
 
 /**
@@ -185,8 +182,8 @@ export function learnConnection(service: Service, t: BackendTarget, finTimeout: 
  */
 export function learnReply(service: Service, t: BackendTarget, finTimeout: number): Action {
   const l4 = NX_L4[service.proto];
-  return nxLearn({
-    table: 0, priority: PRIO.pin, idleTimeout: service.pinIdleTimeout[service.proto],
+  return {
+    type: 'nx_learn', table: 0, priority: PRIO.pin, idleTimeout: service.pinIdleTimeout[service.proto],
     ...(service.proto === 'tcp' ? { finIdleTimeout: finTimeout } : {}),
     cookie: replyCookie(service.id, t.id), flags: 0, specs: [
       { kind: 'match_value', field: NXM.ethType, value: 0x0800 },
@@ -199,7 +196,7 @@ export function learnReply(service: Service, t: BackendTarget, finTimeout: numbe
       { kind: 'load_value', field: l4.src, value: service.port },
       { kind: 'output_field', field: NXM.inPort, ofs: 0, bits: 16 },
     ],
-  });
+  };
 }
 
 /** TCP SYN without ACK: the packet that opens a connection. */
@@ -298,31 +295,27 @@ export function pinMatch(service: Service, c: FlowClient): Match {
 /** What a pin does: forward to the backend (and, on Open vSwitch, shorten its life after FIN). */
 export function pinActions(service: Service, t: BackendTarget, opts: PinOptions = {}): Action[] {
   const actions = forwardActions(service, t);
-  if (opts.finTimeout !== undefined && service.proto === 'tcp') actions.unshift(nxFinTimeout(opts.finTimeout));
+  if (opts.finTimeout !== undefined && service.proto === 'tcp') actions.unshift({ type: 'nx_fin_timeout', idleTimeout: opts.finTimeout, hardTimeout: 0 });
   return actions;
 }
 
 /** Points every pin of a backend on a switch at its new location (a non-strict modify by cookie). */
-export function repointPinsFlowMod(service: Service, t: BackendTarget, opts: PinOptions = {}): Omit<MessageOf<'flow_mod'>, 'version' | 'xid'> {
+export function repointPinsFlowMod(service: Service, t: BackendTarget, opts: PinOptions = {}): MessageBody<'flow_mod'> {
   const { cookie, mask } = pinCookieMatch(service.id, t.id);
-  return {
-    type: 'flow_mod', cookie, cookieMask: mask, tableId: 0, command: 'modify',
-    idleTimeout: 0, hardTimeout: 0, priority: PRIO.pin, bufferId: OFP_NO_BUFFER, outPort: OFPP.ANY, outGroup: 0xffffffff,
+  return flowModify({
+    cookie, priority: PRIO.pin,
     // The service's part of a pin's match: it selects every pin of the service (the cookie picks the
     // backend's) and gives the rewrite actions their prerequisites.
-    flags: 0, match: serviceMatch(service),
-    instructions: apply(pinActions(service, t, opts)),
-  };
+    match: serviceMatch(service),
+    instructions: applyActions(pinActions(service, t, opts)),
+  }, { strict: false, cookieMask: mask });
 }
 
-export function pinFlowMod(service: Service, c: FlowClient, t: BackendTarget, opts: PinOptions = {}): Omit<MessageOf<'flow_mod'>, 'version' | 'xid'> {
-  const actions = pinActions(service, t, opts);
-  return {
-    type: 'flow_mod', cookie: pinCookie(service.id, t.id), cookieMask: 0n, tableId: 0, command: 'add',
-    idleTimeout: service.pinIdleTimeout[service.proto], hardTimeout: 0, priority: PRIO.pin,
-    bufferId: OFP_NO_BUFFER, outPort: OFPP.ANY, outGroup: 0xffffffff, flags: OFPFF.SEND_FLOW_REM,
-    match: pinMatch(service, c), instructions: apply(actions),
-  };
+export function pinFlowMod(service: Service, c: FlowClient, t: BackendTarget, opts: PinOptions = {}): MessageBody<'flow_mod'> {
+  return flowAdd({
+    cookie: pinCookie(service.id, t.id), idleTimeout: service.pinIdleTimeout[service.proto], priority: PRIO.pin,
+    flags: OFPFF.SEND_FLOW_REM, match: pinMatch(service, c), instructions: applyActions(pinActions(service, t, opts)),
+  });
 }
 
 /** OpenFlow's length field: no message, group_mods included, is longer. */
@@ -343,7 +336,7 @@ export function maxSlotsFor(mode: Service['mode'], proto: Service['proto']): num
   const t: BackendTarget = { id: 1, ip: '10.0.0.2', l4port: 8080, mac: '02:00:00:00:00:02', port: 1 };
   const size = (buckets: Bucket[], profile: SwitchProfile): number => {
     const g = serviceGroup(s, buckets, () => t, 6, profile);
-    return encodeMessage({ type: 'group_mod', version: 6, xid: 0, command: 'add', groupType: 'select', groupId: g.groupId, buckets: g.buckets, ...(g.properties ? { properties: g.properties } : {}) }).length;
+    return encodeMessage({ ...groupMod('add', g), version: 6, xid: 0 }).length;
   };
   const kinds: Bucket[] = [{ kind: 'forward', backend: 1 }, { kind: 'query', from: 1, to: 1 }];
   let base = 0;

@@ -18,7 +18,8 @@ import type {
 } from '../../openflow/types.js';
 import { OFPFF, OFPG, OFPP, OFPTT_ALL } from '../../openflow/types.js';
 import { flowHash, fromBits, fullMask, toBits, type Packet } from './fields.js';
-import { readNx, type LearnRead } from './nicira.js';
+import { readNx, wireForm, type LearnRead } from './nicira.js';
+import { oxm } from '../../openflow/oxm.js';
 
 /** One field of a match as bits: the packet's field, masked, must equal `value`. */
 interface MatchBits {
@@ -410,7 +411,8 @@ export class FlowTable {
   }
 
   private exec(actions: Action[], p: Packet, v: Verdict, e: FlowEntry | null, reason: 'action' | 'group', depth: number): void {
-    for (const a of actions) {
+    for (const sent of actions) {
+      const a = wireForm(sent);
       matchOn(a)
         .with({ type: 'output' }, (o) => {
           const port = o.port === OFPP.IN_PORT ? Number(p.in_port ?? 0) : o.port;
@@ -482,7 +484,7 @@ export class FlowTable {
     const load = (name: OxmBasicName, ofs: number, n: number, value: bigint): void => {
       const mask = ((1n << BigInt(n)) - 1n) << BigInt(ofs);
       const full = mask === fullMask(name);
-      actions.push({ type: 'set_field', field: { kind: 'basic', name, value: fromBits(name, value << BigInt(ofs)), ...(full ? {} : { mask: fromBits(name, mask) }) } });
+      actions.push({ type: 'set_field', field: oxm(name, fromBits(name, value << BigInt(ofs)), full ? undefined : fromBits(name, mask)) });
     };
     for (const s of l.specs) {
       matchOn(s)
@@ -493,9 +495,7 @@ export class FlowTable {
         .with({ kind: 'output' }, (x) => void actions.push({ type: 'output', port: Number(bitsOf(x.src.name, x.src.ofs, x.src.bits)), maxLen: 0 }))
         .exhaustive();
     }
-    const match: OxmField[] = [...fields].map(([name, f]) => ({
-      kind: 'basic', name, value: fromBits(name, f.value), ...(f.mask === fullMask(name) ? {} : { mask: fromBits(name, f.mask) }),
-    }));
+    const match: OxmField[] = [...fields].map(([name, f]) => oxm(name, fromBits(name, f.value), f.mask === fullMask(name) ? undefined : fromBits(name, f.mask)));
     return this.install({
       tableId: l.table, priority: l.priority, match, cookie: l.cookie, idleTimeout: l.idleTimeout, hardTimeout: l.hardTimeout,
       flags: l.flags & 1 ? OFPFF.SEND_FLOW_REM : 0, instructions: [{ type: 'apply_actions', actions }], learned: true,

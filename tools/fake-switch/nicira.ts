@@ -3,7 +3,8 @@
 // than trusting any builder, so a flow installed through the codec behaves as the bytes say.
 // Layouts follow Open vSwitch's lib/ofp-actions.c (nx_action_resubmit, nx_action_learn and its
 // flow_mod_spec list, nx_action_fin_timeout).
-import { NX_VENDOR_ID } from '../../openflow/actions.js';
+import { NX_VENDOR_ID, writeAction } from '../../openflow/actions.js';
+import { Writer } from '../../openflow/buf.js';
 import type { Action, OxmBasicName } from '../../openflow/types.js';
 
 /** A field named by an NXM or OXM header, with the bit range an action uses. */
@@ -61,6 +62,19 @@ export function fieldOfHeader(header: number): OxmBasicName {
   const name = cls === 0 ? NXM0[field] : cls === 0x8000 ? OXM_BASIC[field] : undefined;
   if (name === undefined) throw new RangeError(`fake switch: NXM/OXM header 0x${header.toString(16)} not modelled`);
   return name;
+}
+
+/**
+ * The codec hands Open vSwitch's NX actions over typed (`nx_resubmit`, `nx_learn`, `nx_fin_timeout`);
+ * the fake reads them from their bytes all the same: a typed one is encoded as the switch would
+ * receive it. Other actions pass as they are.
+ */
+export function wireForm(a: Action): Action {
+  if (a.type !== 'nx_resubmit' && a.type !== 'nx_learn' && a.type !== 'nx_fin_timeout') return a;
+  const w = new Writer(256);
+  writeAction(w, a);
+  const bytes = w.finish();
+  return { type: 'experimenter', experimenter: bytes.readUInt32BE(4), data: Buffer.from(bytes.subarray(8)) };
 }
 
 /** The Nicira action an experimenter action holds, or null for another experimenter. */

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { encodeMessage } from '../../../openflow/messages.js';
 import { nxFinTimeout, nxLearn, nxResubmit, NXM } from '../../../openflow/nicira.js';
+import { oxm } from '../../../openflow/oxm.js';
 import type { Action, Bucket, Instruction, MessageOf, OxmBasicName, OxmValue } from '../../../openflow/types.js';
 import { OFPFF, OFPP } from '../../../openflow/types.js';
 import { extractFlowKey } from '../../../openflow/packet/flowkey.js';
@@ -10,7 +11,7 @@ import { FlowTable, TCP, arpRequest, frameOfPacket, packetOfFlowKey, packetOfFra
 
 type FlowModInput = Partial<Omit<MessageOf<'flow_mod'>, 'type' | 'version' | 'xid'>>;
 
-const f = (name: OxmBasicName, value: OxmValue, mask?: OxmValue) => ({ kind: 'basic' as const, name, value, ...(mask !== undefined ? { mask } : {}) });
+const f = (name: OxmBasicName, value: OxmValue, mask?: OxmValue) => oxm(name, value, mask);
 const out = (port: number): Action => ({ type: 'output', port, maxLen: 0 });
 const apply = (...actions: Action[]): Instruction[] => [{ type: 'apply_actions', actions }];
 

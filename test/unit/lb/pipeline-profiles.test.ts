@@ -29,7 +29,8 @@ function flowMod(f: DesiredFlow, version: 4 | 6): OfMessage {
     priority: f.priority, bufferId: 0xffffffff, outPort: 0xffffffff, outGroup: 0xffffffff, flags: 0, match: f.match, instructions: f.instructions,
   };
 }
-const isNicira = (a: Action) => a.type === 'experimenter';
+/** An Open vSwitch extension action: a typed NX action, or any other experimenter action. */
+const isNicira = (a: Action) => a.type === 'experimenter' || a.type.startsWith('nx_');
 const allActions = (flows: DesiredFlow[]) => flows.flatMap((f) => f.instructions.flatMap((i) => (i.type === 'apply_actions' ? i.actions : [])));
 
 describe('ovs profile pipeline', () => {
@@ -38,6 +39,7 @@ describe('ovs profile pipeline', () => {
     expect(acts[0]).toEqual({ type: 'set_field', field: { kind: 'basic', name: 'metadata', value: 7n } });
     expect(acts.length).toBe(2);
     expect(isNicira(acts[1]!)).toBe(true);
+    expect(acts[1]).toEqual({ type: 'nx_resubmit', table: 1 });
   });
 
   it('a query bucket is its new owner\'s bucket (the switch remembers the old owner\'s connections), none drops', () => {

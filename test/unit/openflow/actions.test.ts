@@ -62,12 +62,26 @@ describe('actions', () => {
   });
 
   test('Open vSwitch NX action keeps its bytes', () => {
-    // NXAST_LEARN-like experimenter action of 32 bytes
+    // NXAST_LEARN experimenter action of 32 bytes, every field zero: read as a typed learn.
     const bytes = Buffer.from('ffff002000002320' + '0010' + '0'.repeat(44), 'hex');
     const acts = readActions(new Reader(bytes), bytes.length, 4);
     expect(acts).toHaveLength(1);
-    expect(acts[0]).toMatchObject({ type: 'experimenter', experimenter: 0x2320 });
+    expect(acts[0]).toEqual({ type: 'nx_learn', table: 0, priority: 0, idleTimeout: 0, cookie: 0n, flags: 0, specs: [] });
     expect(encActions(acts).equals(bytes)).toBe(true);
+  });
+
+  test('NX actions we do not model, or would not write the same way, stay experimenter and byte-exact', () => {
+    for (const hex of [
+      'ffff001000002320' + '0015' + '0'.repeat(12), // NXAST_OUTPUT_REG: not modelled
+      'ffff001000002320' + '000e' + '0003' + '01' + '000000', // resubmit(3,1): in_port given, not IN_PORT
+      'ffff001000002320' + '0013' + '00050000' + '0001', // fin_timeout with non-zero padding
+      'ffff003000002320' + '0010' + '0'.repeat(44) + '0010' + '00000bad0000' + '00000bad0000' + '0000', // learn on an unknown NXM field
+    ]) {
+      const bytes = Buffer.from(hex, 'hex');
+      const acts = readActions(new Reader(bytes), bytes.length, 4);
+      expect(acts[0], hex).toMatchObject({ type: 'experimenter', experimenter: 0x2320 });
+      expect(encActions(acts).equals(bytes)).toBe(true);
+    }
   });
 
   test('bad lengths are typed errors', () => {

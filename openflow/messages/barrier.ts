@@ -1,0 +1,30 @@
+// Barriers: the switch answers BARRIER_REQUEST once everything sent before it is done.
+import { defineMessage } from '../registry.js';
+import { done } from './body.js';
+
+declare module '../types.js' {
+  interface OfMessageMap {
+    barrier_request: MessageBase & { type: 'barrier_request' };
+    barrier_reply: MessageBase & { type: 'barrier_reply' };
+  }
+}
+
+export const barrierRequest = defineMessage({
+  type: 'barrier_request', code: 20, versions: [4, 5, 6],
+  read(r, version, xid) {
+    done(r, 'barrier request');
+    return { type: 'barrier_request', version, xid };
+  },
+  write() {},
+});
+
+export const barrierReply = defineMessage({
+  type: 'barrier_reply', code: 21, versions: [4, 5, 6],
+  read(r, version, xid) {
+    done(r, 'barrier reply');
+    return { type: 'barrier_reply', version, xid };
+  },
+  write() {},
+});
+
+export const BARRIER_MESSAGES = [barrierRequest, barrierReply] as const;
