@@ -7,7 +7,8 @@
 // behind the port down at once. The core applies status changes (LbCore.healthChanged).
 // Part of the pure core: time comes in, packets and HTTP checks go out as effects (effects.ts).
 
-import { OFPP, OFP_NO_BUFFER, type MessageOf } from '../../../openflow/types.js';
+import { output, packetOut } from '../../../openflow/builders.js';
+import { OFPP, type MessageOf } from '../../../openflow/types.js';
 import type { HealthView, MonitorView } from '../control.js';
 import {
   firstCheckAt, httpResult, initialHealth, portDown, stepHealth, type BackendHealth, type CheckResult, type HealthSpec, type HealthStatus,
@@ -191,7 +192,7 @@ export class HealthMonitor {
 
   private out(sw: SwitchInfo, port: number, data: Buffer): void {
     this.counters.framesSent++;
-    this.host.fx().send(sw.dpid, { type: 'packet_out', bufferId: OFP_NO_BUFFER, inPort: OFPP.CONTROLLER, actions: [{ type: 'output', port, maxLen: 0 }], data });
+    this.host.fx().send(sw.dpid, packetOut({ actions: [output(port)], data }));
   }
 
   /** A probe is over (or moves on): send what it says, record its result. */
@@ -264,10 +265,7 @@ export class HealthMonitor {
       if (inPort === undefined) return true;
       this.edges.set(c.spa, { dpid: sw.dpidHex, port: inPort });
       this.counters.framesSent++;
-      this.host.fx().send(sw.dpid, {
-        type: 'packet_out', bufferId: OFP_NO_BUFFER, inPort, actions: [{ type: 'output', port: OFPP.IN_PORT, maxLen: 0 }],
-        data: monitorArpReply(m, c.sha, c.spa),
-      });
+      this.host.fx().send(sw.dpid, packetOut({ inPort, actions: [output(OFPP.IN_PORT)], data: monitorArpReply(m, c.sha, c.spa) }));
       return true;
     }
     const p = this.inflight.get(c.probePort);

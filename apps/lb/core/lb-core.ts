@@ -9,13 +9,14 @@ import { match as matchOn } from 'ts-pattern';
 import type { OfMessageInput } from '../../../controller/app.js';
 import { SWITCH_PROFILES, type SwitchProfile } from '../../../controller/capabilities.js';
 import type { DesiredState } from '../../../controller/reconciler.js';
+import { groupDelete, output, packetOut } from '../../../openflow/builders.js';
 import { buildArpReply, buildArpRequest } from '../../../openflow/packet/build.js';
 import { extractFlowKeyInto } from '../../../openflow/packet/flowkey.js';
 import { parsePacket } from '../../../openflow/packet/parse.js';
 import type { FlowKey } from '../../../openflow/packet/types.js';
 import { numberToIpv4 } from '../../../openflow/packet/addr.js';
 import {
-  OFPG, OFPP, OFPTT_ALL, OFP_NO_BUFFER, type MessageOf, type MultipartReplyBody, type WireVersion,
+  OFPG, OFPP, OFPTT_ALL, type MessageOf, type MultipartReplyBody, type WireVersion,
 } from '../../../openflow/types.js';
 import {
   COOKIE_KIND_PIN, SERVICE_COOKIE_SPACE, serviceRulesMatch, groupIdFor, parseCookie, parseMarkerMac, PIN_COOKIE_MASK_FOR_SERVICE,
@@ -570,10 +571,7 @@ export class LbCore {
       a.outLength = e.out!.bytes.length + data.length;
       return a;
     }
-    const out: OfMessageInput = {
-      type: 'packet_out', bufferId: OFP_NO_BUFFER, inPort: inPort ?? OFPP.CONTROLLER,
-      actions: forwardActions(st.service, e.target, inPort), data,
-    };
+    const out = packetOut({ inPort: inPort ?? OFPP.CONTROLLER, actions: forwardActions(st.service, e.target, inPort), data });
     a.kind = 'messages';
     if (!d.install) a.messages = [out];
     else {
@@ -638,11 +636,10 @@ export class LbCore {
     if (arp.op === 1) {
       const st = [...this.services.values()].filter((s) => s.service.vip === arp.tpa).sort((a, b) => a.service.id - b.service.id)[0];
       if (!st || inPort === undefined) return;
-      this.fx.send(sw.dpid, {
-        type: 'packet_out', bufferId: OFP_NO_BUFFER, inPort,
-        actions: [{ type: 'output', port: OFPP.IN_PORT, maxLen: 0 }],
+      this.fx.send(sw.dpid, packetOut({
+        inPort, actions: [output(OFPP.IN_PORT)],
         data: buildArpReply({ senderMac: st.service.vmac, senderIp: st.service.vip, targetMac: arp.sha, targetIp: arp.spa }),
-      });
+      }));
       return;
     }
     if (arp.op !== 2 || inPort === undefined) return;
@@ -765,7 +762,7 @@ export class LbCore {
         const data = buildArpRequest({ senderMac: st.service.vmac, senderIp: '0.0.0.0', targetIp: b.ip });
         if (targets.length > 0) this.arpAskedAt.set(b.ip, now);
         for (const sw of targets) {
-          this.fx.send(sw.dpid, { type: 'packet_out', bufferId: OFP_NO_BUFFER, inPort: OFPP.CONTROLLER, actions: [{ type: 'output', port: OFPP.ALL, maxLen: 0 }], data });
+          this.fx.send(sw.dpid, packetOut({ actions: [output(OFPP.ALL)], data }));
         }
       }
     }
@@ -972,7 +969,7 @@ export class LbCore {
     for (const id of stale) {
       const space = serviceRulesMatch(id);
       this.fx.send(sw.dpid, deleteByCookie(space.cookie, space.mask));
-      this.fx.send(sw.dpid, { type: 'group_mod', command: 'delete', groupType: 'select', groupId: groupIdFor(id), buckets: [] });
+      this.fx.send(sw.dpid, groupDelete(groupIdFor(id), 'select'));
     }
     if (stale.size > 0) this.fx.log('info', { dpid: dpidHex, services: [...stale] }, 'deleted the flows of services that no longer exist');
   }

@@ -5,16 +5,14 @@
 import type { OfMessageInput } from '../../../controller/app.js';
 import { parseIpv4 } from '../../../openflow/packet/addr.js';
 import { matchValue } from '../../../openflow/oxm.js';
-import { OFPG, OFPP, OFPTT_ALL, OFP_NO_BUFFER, type Match, type MultipartReplyBody, type MultipartRequestBody } from '../../../openflow/types.js';
+import { flowDelete } from '../../../openflow/builders.js';
+import { OFPG, OFPP, OFPTT_ALL, type Match, type MultipartReplyBody, type MultipartRequestBody } from '../../../openflow/types.js';
 import { parseCookie, SERVICE_ID_MAX } from '../cookies.js';
 import { FlowTable } from '../flow-table.js';
 
 /** Deletes every flow whose cookie matches (pins of a backend or service, a stale service's rules). */
 export function deleteByCookie(cookie: bigint, cookieMask: bigint): OfMessageInput {
-  return {
-    type: 'flow_mod', cookie, cookieMask, tableId: OFPTT_ALL, command: 'delete', idleTimeout: 0, hardTimeout: 0,
-    priority: 0, bufferId: OFP_NO_BUFFER, outPort: OFPP.ANY, outGroup: OFPG.ANY, flags: 0, match: [], instructions: [],
-  };
+  return flowDelete({ cookie, tableId: OFPTT_ALL }, { strict: false, cookieMask });
 }
 
 /** A flow dump of every table, flows selected by cookie. */
