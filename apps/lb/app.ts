@@ -73,6 +73,7 @@ export class LoadBalancer implements LbControl, App {
       healthMisses: o.healthMisses ?? 4,
       statsIntervalMs: this.ms.statsIntervalMs,
       finIdleTimeout: o.finIdleTimeout ?? 2,
+      random: Math.random,
       ...(o.monitor ? { monitor: o.monitor } : {}),
     }, { nextServiceId: () => store.nextServiceId(), nextBackendId: () => store.nextBackendId() }, this.clock());
     const services = store.listServices().map((service) => ({

@@ -60,8 +60,8 @@ export interface CoreConfig {
   finIdleTimeout: number;
   /** Where tcp/udp/http health probes come from. */
   monitor?: { ip: string; mac?: string };
-  /** [0, 1) for probe sequence numbers (Math.random in the shell, seeded in tests). */
-  random?: () => number;
+  /** [0, 1) for probe sequence numbers (Math.random in the shell, fixed in tests). */
+  random: () => number;
 }
 
 /** Ids come from the store (they are never reused, even after a delete). */
@@ -128,10 +128,8 @@ export class LbCore {
   private readonly switchEvents = new SwitchEventWindow();
   /** Effects of the call being handled. */
   private fx = new Effects();
-  private readonly random: () => number;
 
   constructor(private readonly cfg: CoreConfig, private readonly ids: IdSource, readonly startedAt: number) {
-    this.random = cfg.random ?? Math.random;
     let monitor: MonitorAddress | undefined;
     if (cfg.monitor) monitor = { ip: checkIpv4('monitor IP', cfg.monitor.ip), mac: normalizeMac('monitor MAC', cfg.monitor.mac ?? DEFAULT_MONITOR_MAC) };
     this.health = new HealthMonitor({
@@ -145,7 +143,7 @@ export class LbCore {
       },
       healthChanged: (st, b, to, reason, check) => this.healthChanged(st, b, to, reason, check),
       fx: () => this.fx,
-      random: () => this.random(),
+      random: () => this.cfg.random(),
     }, monitor);
   }
 
