@@ -254,4 +254,28 @@ describe('pipeline', () => {
     add({ match: [], instructions: apply({ type: 'dec_nw_ttl' }, out(1)) });
     expect(t.trace(syn()).unsupported).toEqual(['action dec_nw_ttl']);
   });
+
+  it('NX actions the codec leaves raw (another subtype, a form it would not write) are reported, not run', () => {
+    const { t, add } = rig();
+    // NXAST_RESUBMIT (subtype 1, "resubmit:2"): not one the codec types.
+    const resubmitToPort = Buffer.from('0001000200000000', 'hex');
+    // resubmit(,1) with a reserved byte set: not the bytes the codec writes for it, so it stays raw.
+    const oddResubmit = Buffer.from('000efff801000001', 'hex');
+    add({ tableId: 1, match: [], instructions: apply(out(7)) });
+    add({ match: [], instructions: apply(
+      { type: 'experimenter', experimenter: 0x2320, data: resubmitToPort },
+      { type: 'experimenter', experimenter: 0x2320, data: oddResubmit },
+      { type: 'experimenter', experimenter: 0x4f4e4600, data: Buffer.alloc(8) },
+      out(1),
+    ) });
+    expect(t.flows(0)[0].instructions).toEqual(apply(
+      { type: 'experimenter', experimenter: 0x2320, data: resubmitToPort },
+      { type: 'experimenter', experimenter: 0x2320, data: oddResubmit },
+      { type: 'experimenter', experimenter: 0x4f4e4600, data: Buffer.alloc(8) },
+      out(1),
+    ));
+    const v = t.trace(syn());
+    expect(v.unsupported).toEqual(['nicira action 1', 'nicira action 14', 'experimenter 0x4f4e4600']);
+    expect(v.outputs.map((o) => o.port)).toEqual([1]);
+  });
 });
