@@ -7,7 +7,7 @@ import { oxm } from '../../../openflow/oxm.js';
 import type { Action, Bucket, Instruction, MessageOf, OxmBasicName, OxmValue } from '../../../openflow/types.js';
 import { OFPFF, OFPP } from '../../../openflow/types.js';
 import { extractFlowKey } from '../../../openflow/packet/flowkey.js';
-import { FlowTable, TCP, arpRequest, frameOfPacket, packetOfFlowKey, packetOfFrame, tcpPacket, udpPacket, type FlowTableOptions, type Packet } from '../../../tools/fake-switch/index.js';
+import { FlowTable, TCP, arpRequest, frameOfPacket, fromBits, fullMask, packetOfFlowKey, packetOfFrame, tcpPacket, udpPacket, type FlowTableOptions, type Packet } from '../../../tools/fake-switch/index.js';
 
 type FlowModInput = Partial<Omit<MessageOf<'flow_mod'>, 'type' | 'version' | 'xid'>>;
 
@@ -58,6 +58,14 @@ describe('lookup', () => {
     expect(t.trace(arp)).toMatchObject({ outputs: [], misses: [0] });
     // A UDP packet has no tcp_dst: the TCP rule cannot match it.
     expect(ports(udpPacket({ inPort: 1, ethDst: '02:00:00:00:00:aa', src: '172.16.0.1', dst: '10.0.0.100', srcPort: 5, dstPort: 443 }), t)).toEqual([1]);
+  });
+
+  it('reads field bits back in the codec value type for the field, over the field width', () => {
+    expect(fromBits('ipv6_src', (0x2001_0db8n << 96n) | 1n)).toBe('2001:db8::1');
+    expect(fromBits('arp_sha', 0x0200_0000_000bn)).toBe('02:00:00:00:00:0b');
+    expect(fromBits('tunnel_id', 5n)).toBe(5n);
+    expect(fromBits('sctp_dst', 80n)).toBe(80);
+    expect([fullMask('sctp_dst'), fullMask('pbb_isid'), fullMask('vlan_vid'), fullMask('ipv6_dst')]).toEqual([0xffffn, 0xff_ffffn, 0x1fffn, (1n << 128n) - 1n]);
   });
 
   it('a packet read from a frame and rebuilt as one keeps its fields; a flow key gives the same packet', () => {
