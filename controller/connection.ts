@@ -68,6 +68,8 @@ export interface ConnectionStats {
   flowRemoved: number;
   errors: number;
   flowMods: number;
+  /** Group-mods sent (several controllers: a new leader's first change to a switch may be one). */
+  groupMods: number;
 }
 
 type State = 'hello' | 'handshake' | 'ready' | 'closed';
@@ -81,23 +83,36 @@ export interface ConnectionLogLimits {
 }
 
 // Type codes the byte-level counters below look at (read once: they run per message).
-const { ERROR: OFPT_ERROR, PACKET_IN: OFPT_PACKET_IN, FLOW_REMOVED: OFPT_FLOW_REMOVED, FLOW_MOD: OFPT_FLOW_MOD, BUNDLE_ADD_MESSAGE: OFPT_BUNDLE_ADD_MESSAGE } = OFPT;
+const {
+  ERROR: OFPT_ERROR, PACKET_IN: OFPT_PACKET_IN, FLOW_REMOVED: OFPT_FLOW_REMOVED, FLOW_MOD: OFPT_FLOW_MOD, GROUP_MOD: OFPT_GROUP_MOD,
+  BUNDLE_ADD_MESSAGE: OFPT_BUNDLE_ADD_MESSAGE,
+} = OFPT;
 /** A bundle-add message's inner message starts after its 16-byte header and bundle fields. */
 const BUNDLE_INNER_AT = 16;
 
 /** Flow-mods among whole OpenFlow messages laid end to end (one tick's write), bundled ones too:
  * the hot path's pre-encoded pins never pass through an encoder that could count them. */
 export function countFlowMods(buf: Uint8Array): number {
-  let n = 0;
+  const n = { flowMods: 0, groupMods: 0 };
+  countMods(buf, n);
+  return n.flowMods;
+}
+
+/** Adds the flow-mods (bundled ones too) and group-mods in `buf` to `into`, in one pass. */
+export function countMods(buf: Uint8Array, into: { flowMods: number; groupMods: number }): void {
   for (let at = 0; at + 8 <= buf.length;) {
     const len = (buf[at + 2]! << 8) | buf[at + 3]!;
     const type = buf[at + 1];
-    if (type === OFPT_FLOW_MOD) n++;
-    else if (type === OFPT_BUNDLE_ADD_MESSAGE && at + BUNDLE_INNER_AT + 2 <= buf.length && buf[at + BUNDLE_INNER_AT + 1] === OFPT_FLOW_MOD) n++;
+    if (type === OFPT_FLOW_MOD) into.flowMods++;
+    else if (type === OFPT_GROUP_MOD) into.groupMods++;
+    else if (type === OFPT_BUNDLE_ADD_MESSAGE && at + BUNDLE_INNER_AT + 2 <= buf.length) {
+      const inner = buf[at + BUNDLE_INNER_AT + 1];
+      if (inner === OFPT_FLOW_MOD) into.flowMods++;
+      else if (inner === OFPT_GROUP_MOD) into.groupMods++;
+    }
     if (len < 8) break;
     at += len;
   }
-  return n;
 }
 
 /** Hard bound = this × soft bound: a switch that lets even our control replies pile up is not reading. */
@@ -131,7 +146,7 @@ export class SwitchConnection implements SwitchHandle {
   private readonly drainWaiters: (() => void)[] = [];
   readonly stats: ConnectionStats = {
     rxMessages: 0, txMessages: 0, malformed: 0, echoRequestsSent: 0, echoRepliesReceived: 0,
-    echoRequestsAnswered: 0, lastEchoRttMs: null, droppedSends: 0, packetIns: 0, flowRemoved: 0, errors: 0, flowMods: 0,
+    echoRequestsAnswered: 0, lastEchoRttMs: null, droppedSends: 0, packetIns: 0, flowRemoved: 0, errors: 0, flowMods: 0, groupMods: 0,
   };
   readonly remote: string;
   readonly log: Logger;
@@ -360,7 +375,7 @@ export class SwitchConnection implements SwitchHandle {
     const w = this.out;
     if (w.offset === 0) return;
     const bytes = w.finish();
-    this.stats.flowMods += countFlowMods(bytes);
+    countMods(bytes, this.stats);
     if (!this.socket.destroyed) this.socket.write(Buffer.from(bytes));
     w.reset();
   }

@@ -30,8 +30,10 @@ export interface EtcdStoreOptions {
   pruneEvery?: number;
   /** A write refused by the fence: this controller is no longer the leader and must stop. */
   onFenced?: (why: string) => void;
-  /** Transient etcd failures while shipping (retried until they succeed). */
+  /** etcd failed a write while shipping (told once per run of failures; retried until it succeeds). */
   onWriteError?: (err: Error) => void;
+  /** etcd took a write again after failures that began `afterMs` ago. */
+  onWriteResumed?: (afterMs: number) => void;
 }
 
 /** etcd refuses txns with more operations than --max-txn-ops (default 128): merge below that. */
@@ -61,6 +63,8 @@ export class EtcdStore {
   private pumping = false;
   private waiters: (() => void)[] = [];
   private fenced: string | undefined;
+  /** Since when (ms) shipping has failed, and why: cleared by the next txn etcd takes. */
+  private failing: { since: number; why: string } | undefined;
 
   private constructor(private readonly client: Etcd3, private readonly cache: Store, private readonly o: EtcdStoreOptions) {
     this.prefix = o.prefix ?? '/holdfast/';
@@ -387,12 +391,17 @@ export class EtcdStore {
           try {
             await this.send(batch);
             delay = 100;
+            if (this.failing !== undefined) this.o.onWriteResumed?.(Date.now() - this.failing.since);
+            this.failing = undefined;
             break;
           } catch (err) {
             if (this.fenced !== undefined) break;
-            this.o.onWriteError?.(err as Error);
+            if (this.failing === undefined) {
+              this.failing = { since: Date.now(), why: (err as Error).message };
+              this.o.onWriteError?.(err as Error);
+            }
             await new Promise((r) => setTimeout(r, delay));
-            delay = Math.min(delay * 2, 2_000);
+            delay = Math.min(delay * 2, 1_000);
           }
         }
       }
@@ -420,6 +429,27 @@ export class EtcdStore {
       this.fenced = `the leader key ${fence.key} (revision ${fence.createRevision}) is gone: another controller leads`;
       this.queue.length = 0;
       this.o.onFenced?.(this.fenced);
+    }
+  }
+
+  /**
+   * Whether a change may be made now: undefined if so, else why not. Asked before an API change is
+   * applied, so that while etcd is away a change is refused unmade instead of being made on this
+   * controller only (where it would be lost with it): etcd must answer a read within `timeoutMs`,
+   * and nothing already queued may be failing to ship.
+   */
+  async refuseWrite(timeoutMs = 1_000): Promise<string | undefined> {
+    if (this.fenced !== undefined) return `this controller no longer leads (${this.fenced})`;
+    if (this.failing !== undefined) {
+      return `etcd has not taken our writes for ${((Date.now() - this.failing.since) / 1000).toFixed(1)} s (${this.failing.why})`;
+    }
+    try {
+      await this.client.get(this.o.fence?.key ?? `${this.prefix}ids`).options({ deadline: Date.now() + timeoutMs }).exec();
+      return undefined;
+    } catch (err) {
+      // etcd3 stops calling an endpoint for a moment after it failed three times running.
+      const why = /circuit breaker/.test((err as Error).message) ? 'no endpoint answered the last tries' : (err as Error).message;
+      return `etcd does not answer (${why})`;
     }
   }
 

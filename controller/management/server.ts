@@ -47,6 +47,9 @@ export interface ManagementOptions {
   /** Resolves once a change is durable (several controllers: in etcd); awaited before a write's
    * answer, so an acknowledged change survives the leader's death. */
   durable?: () => Promise<void>;
+  /** Asked before a write is applied: a reason refuses it unmade with a 503 (several controllers:
+   * etcd does not answer, so the change could not be kept). */
+  refuseWrite?: () => Promise<string | undefined>;
   /** Several controllers: `GET /api/cluster` answers with this (404 without it). */
   cluster?: () => Promise<ClusterInfo>;
   app: ManagementApp;
@@ -155,15 +158,18 @@ export async function startManagementServer(opts: ManagementOptions): Promise<Ma
         checkOrigin(req);
         checkToken(req, url);
         const body = await readJsonBody(req);
+        const writing = method !== 'GET' && method !== 'HEAD';
+        const refused = writing ? await opts.refuseWrite?.() : undefined;
+        if (refused !== undefined) throw new HttpError(503, `the change was not made: ${refused}; nothing changed, try again once etcd answers`);
         const answer = app.api({ method, path: url.pathname.slice(4) || '/', query: url.searchParams, body });
-        if (method !== 'GET' && method !== 'HEAD' && answer.status < 300 && opts.durable) {
+        if (writing && answer.status < 300 && opts.durable) {
           let timer: NodeJS.Timeout | undefined;
           const stored = await Promise.race([
             opts.durable().then(() => true),
             new Promise<boolean>((r) => { timer = setTimeout(() => r(false), DURABLE_WAIT_MS); }),
           ]);
           clearTimeout(timer);
-          if (!stored) throw new HttpError(503, `the change is applied but its store has not confirmed it within ${DURABLE_WAIT_MS / 1000} s (is etcd reachable?); it is being retried`);
+          if (!stored) throw new HttpError(503, `the change is applied on the leader but etcd has not confirmed it within ${DURABLE_WAIT_MS / 1000} s (is etcd reachable?): it is retried and kept once etcd answers, and lost if this controller dies before that`);
         }
         sendJson(res, answer);
       } catch (err) {

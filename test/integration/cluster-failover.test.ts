@@ -1,111 +1,26 @@
 // Three real `holdfast start --etcd` processes, one real etcd, one real Open vSwitch pointed at all
 // three controllers. The leader is killed with SIGKILL in the middle of a drain while 200
-// long-lived connections (half idle) and new connections run through the switch (`ovs` profile):
-// another member becomes leader within about 2 s, takes the master role with a higher generation
-// id (the switch says so), loads the state from etcd, and the drain started on the dead leader
-// completes on the new one; nothing breaks. A stale leader (stopped past its lease, then woken)
-// writes nothing to etcd or the switch, and leaves.
-import type { ClusterInfo } from '../../controller/management/follower.js';
-import { spawn, type ChildProcess } from 'node:child_process';
+// long-lived connections (half idle) and new connections run through the switch: another member
+// becomes leader within about 2 s, takes the master role with a higher generation id (the switch
+// says so), loads the state from etcd, and the drain started on the dead leader completes on the
+// new one; nothing breaks in the `ovs` profile, and in `openflow13` only what the profile's drain
+// breaks anyway (nothing with --tracking all). A switch that loses the leader but keeps the
+// followers is not taken over by them. A stale leader (stopped past its lease, then woken) writes
+// nothing to etcd or the switch, and leaves.
 import { afterEach, describe, expect, it } from 'vitest';
-import { startLab } from '../../tools/lab/lab.js';
-import { startEtcd, type TestEtcd } from '../helpers/etcd.js';
-import { CLI, ensureBuilt, runCli, type HoldfastProcess } from '../helpers/holdfast-process.js';
-import { describeOutcome, expectNothingBroke, onBoth, outcome, ProcRig, setUpServices, sleep, startWorkload } from '../helpers/proc-rig.js';
+import { asProc, ClusterRig, leadersBesides, type ClusterInfo, type Member } from '../helpers/cluster-rig.js';
+import { runCli } from '../helpers/holdfast-process.js';
+import { describeOutcome, expectNothingBroke, onBoth, outcome, setUpServices, sleep, startWorkload } from '../helpers/proc-rig.js';
 import { until } from '../helpers/wait-for.js';
-import { freePort } from '../helpers/ports.js';
-
-
-interface Member {
-  name: string;
-  ofPort: number;
-  apiPort: number;
-  proc: ChildProcess;
-  out: () => string;
-  /** From "cluster: leader, generation G, elected at T, state loaded at L". */
-  leadership: () => { generation: bigint; electedAt: number; loadedAt: number } | undefined;
-  exited: Promise<void>;
-}
-
-async function startMember(name: string, etcdUrl: string): Promise<Member> {
-  const ofPort = await freePort();
-  const apiPort = await freePort();
-  const proc = spawn(process.execPath, [
-    CLI, 'start', '--etcd', etcdUrl, '--lease-ttl', '1', '--openflow', `127.0.0.1:${ofPort}`, '--api', `127.0.0.1:${apiPort}`,
-  ], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HOLDFAST_TOKEN: undefined } });
-  let out = '';
-  proc.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-  proc.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
-  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-  await until(`${name} to listen for switches`, () => /openflow listening/.test(out) || proc.exitCode !== null, 15_000);
-  if (proc.exitCode !== null) throw new Error(`${name} exited: ${out}`);
-  return {
-    name, ofPort, apiPort, proc, exited, out: () => out,
-    leadership: () => {
-      const m = /cluster: leader, generation (\d+), elected at (\d+), state loaded at (\d+)/.exec(out);
-      return m ? { generation: BigInt(m[1]!), electedAt: Number(m[2]), loadedAt: Number(m[3]) } : undefined;
-    },
-  };
-}
-
-function asProc(m: Member): HoldfastProcess {
-  const api = `http://127.0.0.1:${m.apiPort}`;
-  const alive = (): boolean => m.proc.exitCode === null && m.proc.signalCode === null;
-  return {
-    api, apiPort: m.apiPort, openflowPort: m.ofPort, dir: '', db: '', proc: m.proc,
-    cli: (args, env = {}) => runCli(args, { HOLDFAST_API: api, ...env }),
-    kill: async () => { if (alive()) { m.proc.kill('SIGKILL'); await m.exited; } },
-    stop: async () => { if (alive()) { m.proc.kill('SIGTERM'); await m.exited; } },
-    stderr: () => m.out(),
-  };
-}
-
-/** The proc rig's services, workload and checks, with a cluster instead of one controller. */
-class ClusterRig extends ProcRig {
-  etcd: TestEtcd | undefined;
-  members: Member[] = [];
-
-  override async start(): Promise<void> {
-    ensureBuilt();
-    this.etcd = await startEtcd();
-    // The first member leads; the others follow (their slave role requests carry its generation).
-    for (const n of ['m1', 'm2', 'm3']) {
-      const m = await startMember(n, this.etcd.url);
-      this.members.push(m);
-      if (n === 'm1') await until('m1 to lead', () => m.leadership() !== undefined, 15_000);
-    }
-    const [first, ...more] = this.members.map((m) => ({ host: '127.0.0.1', port: m.ofPort }));
-    this.lab = await startLab({
-      name: 'cluster',
-      bridges: [{ name: 'br0', controller: first!, moreControllers: more }],
-      hosts: [
-        ...this.opts.clients.map((name, i) => ({ name, bridge: 'br0', ip: `10.0.0.${i + 1}/24` })),
-        ...this.opts.backends.map((name, i) => ({ name, bridge: 'br0', ip: `10.0.0.${i + 11}/24` })),
-      ],
-    });
-    this.proc = asProc(this.members[0]!);
-    await this.waitForSwitch();
-  }
-
-  /** Each controller connection's role as Open vSwitch sees it (the lab's proxies hide which member is which). */
-  async roles(): Promise<string[]> {
-    const csv = await this.lab.vsctl(['--format=csv', '--no-headings', '--columns=role,is_connected', 'list', 'Controller']);
-    return csv.trim().split('\n').map((line) => {
-      const [role, connected] = line.split(',');
-      return connected === 'true' ? role ?? '' : 'down';
-    });
-  }
-
-  override async stop(): Promise<void> {
-    for (const m of this.members) if (m.proc.exitCode === null && m.proc.signalCode === null) m.proc.kill('SIGKILL');
-    await Promise.all(this.members.map((m) => m.exited));
-    this.proc = undefined;
-    await super.stop();
-    await this.etcd?.stop();
-  }
-}
 
 const CLIENTS = ['c1', 'c2'];
+
+async function rolesSettledTo(rig: ClusterRig, masters: number, slaves: number): Promise<boolean> {
+  return until(`${masters} master and ${slaves} slaves on the switch`, async () => {
+    const roles = await rig.roles();
+    return roles.filter((r) => r === 'master').length === masters && roles.filter((r) => r === 'slave').length === slaves;
+  }, 20_000).then(() => true, () => false);
+}
 const BACKENDS = ['b1', 'b2', 'b3'];
 
 describe('a cluster of controllers (etcd)', () => {
@@ -182,6 +97,90 @@ describe('a cluster of controllers (etcd)', () => {
       return v.backends.find((b) => b.ip === rig!.ip('b1'))?.state === 'drained';
     }, 30_000);
     expect((await rig.service('tcp')).backends.find((b) => b.ip === rig!.ip('b3'))?.weight).toBe(3);
+  }, 240_000);
+
+  // The figure to beat: one controller SIGKILLed in this profile broke 0 busy and 68 idle of 200
+  // long connections (session 2, lb-survive: four pool changes and the crash). Followers already
+  // hold their connections as slaves, so the switch waits only for the election, not for a
+  // reconnection, and the new leader resumes the query windows from etcd.
+  // - tracking migrations (the default): the idle connections that break are the drained backend's
+  //   quiet ones (about a third of the 100 idle: b1 owns a third of the slots), whose slot moved
+  //   while they sent nothing: the profile's limit, failover or not (the same run without the kill
+  //   broke 35 idle). More than that would mean the failover broke connections of its own.
+  // - tracking all: every flow is pinned at its first packet, and the new leader keeps the pins
+  //   it finds on the switch: nothing breaks.
+  for (const [tracking, idleBound] of [['migrations', 50], ['all', 0]] as const) {
+    it(`openflow13 profile, tracking ${tracking}: SIGKILL of the leader mid-drain: the new leader answers query slots; at most ${idleBound} idle connections break`, async () => {
+      rig = new ClusterRig({ clients: CLIENTS, backends: BACKENDS });
+      await rig.start();
+      await setUpServices(rig, 'nat', 'openflow13', ['b1', 'b2', 'b3'], ['--tracking', tracking]);
+      const work = startWorkload(rig, 40_000);
+      await sleep(6_000);
+      await onBoth(rig, 'nat', 'drain', 'b1');
+      await sleep(2_000);
+      const killedAt = Date.now();
+      await rig.proc!.kill();
+      let next: Member | undefined;
+      await until('another member to lead', () => {
+        next = rig!.members.slice(1).find((m) => m.leadership() !== undefined);
+        return next !== undefined;
+      }, 10_000);
+      console.log(`openflow13, tracking ${tracking}: leader SIGKILLed, ${next!.name} elected after ${next!.leadership()!.electedAt - killedAt} ms`);
+      rig.proc = asProc(next!);
+      expect((await rig.service('tcp')).backends.find((b) => b.ip === rig!.ip('b1'))?.state).toBe('draining');
+
+      const o = await outcome(work);
+      console.log(describeOutcome(`openflow13 nat, tracking ${tracking}, cluster of 3, leader SIGKILLed mid-drain`, o));
+      expect(o.longOpened).toBe(200);
+      expect(o.busyBroken, JSON.stringify(o.busyReports.flatMap((r) => r.long.failures).slice(0, 5))).toBe(0);
+      expect(o.idleBroken, JSON.stringify(o.idleReports.flatMap((r) => r.long.failures).slice(0, 5))).toBeLessThanOrEqual(idleBound);
+      expect(o.newFailed).toBe(0);
+      expect(o.udpFailures).toBe(0);
+      expect(o.stickiness).toBe(0);
+    }, 240_000);
+  }
+
+  it('a switch that loses the leader but keeps the followers: no follower takes over, the switch keeps forwarding, and the leader brings it up to date when it is back', async () => {
+    rig = new ClusterRig({ clients: CLIENTS, backends: BACKENDS });
+    await rig.start();
+    const leader = rig.members[0]!;
+    await setUpServices(rig, 'nat', 'auto', BACKENDS);
+    // The switch's connection to the leader: the Controller row whose role is master.
+    let row: string[] | undefined;
+    await until('the switch to show its master', async () => {
+      const csv = await rig!.lab.vsctl(['--format=csv', '--no-headings', '--columns=_uuid,target,role', 'list', 'Controller']);
+      row = csv.trim().split('\n').map((l) => l.split(',')).find((f) => f[2] === 'master');
+      return row !== undefined;
+    }, 15_000);
+    const uuid = row![0]!;
+    const target = (await rig.lab.vsctl(['get', 'Controller', uuid, 'target'])).trim().replace(/^"|"$/g, '');
+    const work = startWorkload(rig, 30_000);
+    await sleep(5_000);
+    const groupsBefore = await rig.lab.ofctl(['-O', 'OpenFlow13', 'dump-groups', 'br0']);
+    await rig.lab.vsctl(['remove', 'Bridge', 'br0', 'controller', uuid]);
+    await until('the leader to lose the switch', async () => {
+      const st = JSON.parse(await rig!.ok(['status', '--json'])) as { switches: unknown[] };
+      return st.switches.length === 0;
+    }, 15_000);
+    // A change while the switch cannot hear the leader: made (etcd has it), not on that switch.
+    await onBoth(rig, 'nat', 'weight', 'b3', '4');
+    await sleep(3_000);
+    expect(leadersBesides(rig, leader)).toEqual([]);
+    const viaFollower = JSON.parse((await runCli(['status', '--json'], { HOLDFAST_API: `http://127.0.0.1:${rig.members[1]!.apiPort}` })).stdout) as { cluster: ClusterInfo };
+    expect(viaFollower.cluster.switches.map((x) => x.role)).toEqual(['slave']);
+    expect(viaFollower.cluster.leader?.api).toBe(`http://127.0.0.1:${leader.apiPort}`);
+    // Nobody changed the switch meanwhile (the followers are slaves).
+    expect(await rig.lab.ofctl(['-O', 'OpenFlow13', 'dump-groups', 'br0'])).toBe(groupsBefore);
+
+    // The connection comes back: the leader takes master again and brings the switch up to date.
+    await rig.lab.vsctl(['--', '--id=@c', 'create', 'Controller', `target="${target}"`, 'connection_mode=out-of-band', 'max_backoff=1000',
+      '--', 'add', 'Bridge', 'br0', 'controller', '@c']);
+    await until('the leader to update the switch', async () => (await rig!.lab.ofctl(['-O', 'OpenFlow13', 'dump-groups', 'br0'])) !== groupsBefore, 20_000);
+    expect(await rolesSettledTo(rig, 1, 2)).toBe(true);
+    const o = await outcome(work);
+    console.log(describeOutcome('ovs nat, cluster of 3, the switch lost the leader for a while', o));
+    expect(o.longOpened).toBe(200);
+    expectNothingBroke(o);
   }, 240_000);
 
   it('a stale leader (SIGSTOP past its lease, then SIGCONT) changes nothing and leaves', async () => {

@@ -3,6 +3,7 @@ import { formatCodecBench, runCodecBench } from './codec.js';
 import { connMemoryOptionsFrom, formatConnMemory, runConnMemoryBench } from './conn-memory.js';
 import { formatBarrierBench, runBarrierBench } from './runtime-barrier.js';
 import { formatFlowModBench, runFlowModBench } from './runtime-flowmods.js';
+import { formatFailover, runFailoverBench } from './failover.js';
 import { formatHealthBench, runHealthBench } from './health.js';
 import { formatHotpath, runHotpathBench } from './lb-hotpath.js';
 import { formatPins, runPinsBench } from './lb-pins.js';
@@ -66,6 +67,13 @@ const benches: Record<string, Bench> = {
     run: async (_seconds, json) => {
       const r = await runConnMemoryBench(connMemoryOptionsFrom([]));
       console.log(json ? JSON.stringify({ bench: 'conn-memory', ...r }, null, 2) : formatConnMemory(r));
+    },
+  },
+  failover: {
+    describe: 'cluster of 3 controllers (etcd, Open vSwitch): leader SIGKILL -> new leader elected, master role, state loaded, first flow-mod/group-mod (10 runs; root)',
+    run: async (_seconds, json) => {
+      const r = await runFailoverBench({ runs: 10 });
+      console.log(json ? JSON.stringify({ bench: 'failover', ...r }, null, 2) : formatFailover(r));
     },
   },
   codec: {

@@ -2,10 +2,9 @@
 // for switches at once (switches point at all of them) and holds its connections as a slave, so
 // a failover needs no reconnection. Only the elected leader loads the state from etcd, runs the
 // load balancer and L2 forwarding, and serves the management API; the others wait.
-import { Etcd3 } from 'etcd3';
 import { L2Forwarding } from '../../apps/l2/forwarding.js';
 import { LoadBalancer } from '../../apps/lb/app.js';
-import { ClusterMember } from '../../controller/cluster.js';
+import { ClusterMember, clusterEtcdClient } from '../../controller/cluster.js';
 import { Controller } from '../../controller/index.js';
 import { assertBindAllowed } from '../../controller/management/auth.js';
 import { startLbManagementServer } from '../../apps/lb/web/server.js';
@@ -37,7 +36,7 @@ export async function startClusterMember(o: StartOptions & { etcd: EtcdOptions }
   const { tls, apiPems } = loadStartTls(o);
   const out = o.out ?? process.stdout;
   const prefix = o.etcd.prefix.endsWith('/') ? o.etcd.prefix : `${o.etcd.prefix}/`;
-  const client = new Etcd3({ hosts: o.etcd.endpoints });
+  const client = clusterEtcdClient(o.etcd.endpoints);
   try {
     await client.get(`${prefix}generation`).options({ deadline: Date.now() + 5_000 }).string();
   } catch (err) {
@@ -85,10 +84,14 @@ export async function startClusterMember(o: StartOptions & { etcd: EtcdOptions }
       const electedAt = Date.now();
       // Switches first: from here on they take flow-mods from us only, and refuse the old leader.
       await controller.setRole('master', generationId);
+      const masterAt = Date.now();
+      const firstChange = watchFirstChange(controller, (at) => out.write(`cluster: first flow-mod or group-mod as leader at ${at}\n`));
+      cleanups.push(firstChange);
       const store = await EtcdStore.open(client, {
         prefix: `${prefix}state/`, fence,
         onFenced: (why) => fatal(out, `a write to etcd was refused: ${why}`),
-        onWriteError: (err) => log.warn({ err: err.message }, 'etcd write failed; retrying'),
+        onWriteError: (err) => log.warn({ err: err.message }, 'etcd write failed; retrying until etcd takes it (changes through the API are refused meanwhile)'),
+        onWriteResumed: (afterMs) => log.info({ afterMs }, 'etcd takes our writes again'),
       });
       cleanups.push(() => store.close());
       controller.use(new L2Forwarding(controller.reconciler));
@@ -103,11 +106,11 @@ export async function startClusterMember(o: StartOptions & { etcd: EtcdOptions }
       follower = undefined;
       const mgmt = await startLbManagementServer({
         host: o.api.host, port: o.api.port, token: o.token, control: lb, switches: controller, cluster: clusterInfo,
-        durable: () => store.flush(),
+        durable: () => store.flush(), refuseWrite: () => store.refuseWrite(),
         ...(apiPems ? { tls: apiPems } : {}), log: controller.log.child({ component: 'management' }),
       });
       cleanups.push(() => mgmt.close());
-      out.write(`cluster: leader, generation ${generationId}, elected at ${electedAt}, state loaded at ${Date.now()}\n`);
+      out.write(`cluster: leader, generation ${generationId}, elected at ${electedAt}, state loaded at ${Date.now()}, master role at ${masterAt}\n`);
       out.write(`api listening on ${apiPems ? 'https' : 'http'}://${urlHost(mgmt.address.host)}:${mgmt.address.port}\n`);
     },
   });
@@ -129,4 +132,25 @@ export async function startClusterMember(o: StartOptions & { etcd: EtcdOptions }
   // Leaving first: a member that resigns hands leadership over at once instead of at lease expiry.
   cleanups.splice(1, 0, () => member.stop());
   return { controller, member, stop };
+}
+
+/**
+ * Reports when this leader first changes a switch (a flow-mod or group-mod on any connection): the
+ * end of a failover as a switch sees it (docs/benchmarks.md). Counters are polled every 2 ms for at
+ * most a minute; a switch that connects later counts from zero. Returns the stop function.
+ */
+function watchFirstChange(controller: Controller, report: (at: number) => void): () => void {
+  const mods = (dpid: bigint): number => {
+    const s = controller.connectionStats(dpid);
+    return s ? s.flowMods + s.groupMods : 0;
+  };
+  const base = new Map(controller.switches().map((c) => [c.dpid, mods(c.dpid)]));
+  const until = Date.now() + 60_000;
+  const timer = setInterval(() => {
+    if (controller.switches().some((c) => mods(c.dpid) > (base.get(c.dpid) ?? 0))) {
+      clearInterval(timer);
+      report(Date.now());
+    } else if (Date.now() > until) clearInterval(timer);
+  }, 2);
+  return () => clearInterval(timer);
 }
