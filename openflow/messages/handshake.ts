@@ -2,7 +2,7 @@
 import { CodecError } from '../buf.js';
 import { defineMessage } from '../registry.js';
 import type { OfMessageMap, WireVersion } from '../types.js';
-import { done } from './body.js';
+import { done, headerOnly } from './body.js';
 
 declare module '../types.js' {
   interface OfMessageMap {
@@ -74,11 +74,7 @@ export const hello = defineMessage({
 
 export const featuresRequest = defineMessage({
   type: 'features_request', code: 5, versions: [4, 5, 6],
-  read(r, version, xid) {
-    done(r, 'features request');
-    return { type: 'features_request', version, xid };
-  },
-  write() {},
+  ...headerOnly('features_request'),
 });
 
 export const featuresReply = defineMessage({
