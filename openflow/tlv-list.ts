@@ -1,6 +1,9 @@
-// Action lists and instruction lists are the same wire shape: entries of u16 type, u16 length
-// (a multiple of 8, header included), the experimenter entry (type 0xffff, experimenter id, data)
-// and, for a type or length we don't model, the entry kept raw. One reader and writers serve both.
+// Type-length lists, the wire shape OpenFlow repeats. Action lists and instruction lists: entries
+// of u16 type, u16 length (a multiple of 8, header included), the experimenter entry (type 0xffff,
+// experimenter id, data) and, for a type or length we don't model, the entry kept raw. Property
+// lists (1.4+ ports and buckets, 1.5 group properties, hello elements): u16 type, u16 length (at
+// least 4, padding to 8 not counted), unmodelled ones kept raw with their padding. One reader
+// serves each shape.
 import { CodecError, type Reader, type Writer } from './buf.js';
 
 /**
@@ -22,6 +25,28 @@ export function readTlvList<T>(r: Reader, len: number, what: string, readOne: (r
     out.push(item);
   }
   return out;
+}
+
+/**
+ * Reads a property list to the reader's end. `known` reads a property it models (the reader just
+ * past type and length) and says so; the next property starts after this one's padding whatever
+ * it consumed. A property it does not model goes to `raw` as is, header and padding included
+ * (padding cut short at the list's end), so it writes back byte-exact.
+ */
+export function readPropertyList(r: Reader, what: string, known: (r: Reader, type: number, length: number) => boolean, raw: (bytes: Buffer) => void): void {
+  while (r.remaining() > 0) {
+    const start = r.offset;
+    const type = r.u16();
+    const length = r.u16();
+    if (length < 4) throw new CodecError('bad_length', `${what} length ${length}`);
+    const next = Math.min(start + ((length + 7) & ~7), r.end);
+    if (known(r, type, length)) {
+      r.offset = next;
+      continue;
+    }
+    r.offset = start;
+    raw(r.bytes(next - start));
+  }
 }
 
 /** An experimenter entry: its type (0xffff), length, experimenter id, then `data` as is. */
