@@ -12,7 +12,6 @@ import { markerMac, pinCookie } from '../../apps/lb/cookies.js';
 import { sampleMessages } from '../fixtures/openflow/messages.js';
 import { mulberry32 } from './prng.js';
 
-
 export interface FuzzTarget {
   vip: string;
   port: number;
