@@ -36,7 +36,6 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import type { SwitchHandle } from '../../controller/index.js';
 import { PIN_COOKIE_MASK_FOR_SERVICE } from '../../apps/lb/cookies.js';
 import { OFPG, OFPP, OFPTT_ALL } from '../../openflow/types.js';
@@ -44,6 +43,7 @@ import { startHoldfast, type Running } from '../cli/start.js';
 import { startLab, type Lab } from '../lab/lab.js';
 import { runOk } from '../lab/proc.js';
 import { fmtInt, numArg, percentiles, sleep } from './lb-common.js';
+import { isMain, runAsScript } from './report.js';
 
 export type Variant = 'ovs' | 'plain' | 'conntrack';
 const VARIANTS: Variant[] = ['ovs', 'plain', 'conntrack'];
@@ -727,16 +727,7 @@ export function connMemoryOptionsFrom(argv: readonly string[]): ConnMemoryOption
   };
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
+if (isMain(import.meta.url)) {
   const argv = process.argv.slice(2);
-  runConnMemoryBench(connMemoryOptionsFrom(argv)).then(
-    (r) => {
-      console.log(argv.includes('--json') ? JSON.stringify({ bench: 'conn-memory', ...r }, null, 2) : formatConnMemory(r));
-      process.exit(0);
-    },
-    (err: Error) => {
-      console.error(`conn-memory: ${err.stack ?? err.message}`);
-      process.exit(1);
-    },
-  );
+  runAsScript('conn-memory', argv, () => runConnMemoryBench(connMemoryOptionsFrom(argv)), formatConnMemory);
 }
