@@ -13,26 +13,6 @@ import { GROUP_TYPES, type GroupFeatures, type GroupType, type SwitchDesc } from
 export type SwitchProfile = 'ovs' | 'openflow13';
 export const SWITCH_PROFILES: readonly SwitchProfile[] = ['ovs', 'openflow13'];
 
-export interface SwitchCapabilities {
-  /** The switch accepted a bundle open (OFPT_BUNDLE_CONTROL, or the ONF extension on 1.3). */
-  bundles: boolean;
-  /** Group types from GROUP_FEATURES (empty if the switch has no group table or refused). */
-  groupTypes: GroupType[];
-  groupFeatures: GroupFeatures | null;
-  /**
-   * OFPP_NORMAL is usable. Inferred from the switch description (Open vSwitch has it); unknown
-   * hardware is assumed not to, so apps fall back to their own L2 forwarding.
-   */
-  normalPort: boolean;
-  /** The profile detected from the description; apps may let operators force another. */
-  profile: SwitchProfile;
-  nTables: number;
-  nBuffers: number;
-  /** OFPC_* bits from FEATURES_REPLY. */
-  features: number;
-  desc: SwitchDesc | null;
-}
-
 /** What the handshake learned about a switch. */
 export interface HandshakeFacts {
   nTables: number;
@@ -43,7 +23,21 @@ export interface HandshakeFacts {
   desc: SwitchDesc | null;
   /** The GROUP_FEATURES reply, null when the switch refused it. */
   groupFeatures: GroupFeatures | null;
+  /** The switch accepted a bundle open (OFPT_BUNDLE_CONTROL, or the ONF extension on 1.3). */
   bundles: boolean;
+}
+
+/** The handshake's facts and what is decided from them. */
+export interface SwitchCapabilities extends HandshakeFacts {
+  /** Group types from GROUP_FEATURES (empty if the switch has no group table or refused). */
+  groupTypes: GroupType[];
+  /**
+   * OFPP_NORMAL is usable. Inferred from the switch description (Open vSwitch has it); unknown
+   * hardware is assumed not to, so apps fall back to their own L2 forwarding.
+   */
+  normalPort: boolean;
+  /** The profile detected from the description; apps may let operators force another. */
+  profile: SwitchProfile;
 }
 
 /** Open vSwitch says so in its description (manufacturer "Nicira, Inc.", software "Open vSwitch"). */

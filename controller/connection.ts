@@ -286,42 +286,47 @@ export class SwitchConnection implements SwitchHandle {
       throw err;
     }
     const errors: OfRequestError[] = [];
-    const xids: number[] = [];
     try {
-      await this.writeChunked(msgs.length, (i) => {
-        const xid = this.xids.next();
-        xids.push(xid);
-        this.tracker.watch(xid, msgs[i].type, (e) => errors.push(e));
-        const inner = { ...msgs[i], version: this._version, xid } as OfMessage;
+      await this.watchedBatch(msgs, errors, () => this.xids.next(), (m, xid) => {
+        const inner = { ...m, version: this._version, xid } as OfMessage;
         return encodeMessage({ type: 'bundle_add_message', version: this._version, xid, bundleId, flags, message: inner });
-      });
-      await this.request({ type: 'bundle_control', bundleId, controlType: 'commit_request', flags }, timeoutMs);
+      }, () => this.request({ type: 'bundle_control', bundleId, controlType: 'commit_request', flags }, timeoutMs));
     } catch (err) {
       // The switch reports the offending message's own error before the commit's BUNDLE_FAILED.
       if (errors.length > 0) throw errors[0];
       throw err;
-    } finally {
-      for (const x of xids) this.tracker.release(x);
     }
     if (errors.length > 0) throw errors[0];
   }
 
   private async orderedTransaction(msgs: readonly OfMessageInput[], timeoutMs: number): Promise<void> {
     const errors: OfRequestError[] = [];
+    // Replies are ordered: once the barrier is answered, every error for the batch has arrived.
+    await this.watchedBatch(msgs, errors, (m) => m.xid ?? this.xids.next(), (m, xid) => this.encode(m, xid), () => this.barrier(timeoutMs));
+    if (errors.length > 0) throw errors[0];
+  }
+
+  /**
+   * A transaction's body: writes the messages (chunked), each watched for an error of its own
+   * (pushed to `errors` as it arrives), then `finish` (the commit, the barrier) after which no more
+   * can come. The xids are released whatever happens; what the errors mean is the caller's.
+   */
+  private async watchedBatch(
+    msgs: readonly OfMessageInput[], errors: OfRequestError[], xidOf: (m: OfMessageInput) => number,
+    encode: (m: OfMessageInput, xid: number) => Buffer, finish: () => Promise<unknown>,
+  ): Promise<void> {
     const xids: number[] = [];
     try {
       await this.writeChunked(msgs.length, (i) => {
-        const xid = msgs[i].xid ?? this.xids.next();
+        const xid = xidOf(msgs[i]);
         xids.push(xid);
         this.tracker.watch(xid, msgs[i].type, (e) => errors.push(e));
-        return this.encode(msgs[i], xid);
+        return encode(msgs[i], xid);
       });
-      // Replies are ordered: once the barrier is answered, every error for the batch has arrived.
-      await this.barrier(timeoutMs);
+      await finish();
     } finally {
       for (const x of xids) this.tracker.release(x);
     }
-    if (errors.length > 0) throw errors[0];
   }
 
   /** Encode and write n messages in ~64 KiB writes, waiting for the queue to drain when over its bound. */

@@ -3,11 +3,12 @@
 // returns fields in its own order, drops all-ones masks, and zeroes value bits outside a mask, so
 // we normalize the encoded bytes the same way before comparing.
 import { writeActions } from '../openflow/actions.js';
+import type { GroupSpec } from '../openflow/builders.js';
 import { Writer } from '../openflow/buf.js';
 import { writeInstructions } from '../openflow/instructions.js';
 import { writeOxm } from '../openflow/oxm.js';
 import type {
-  Bucket, FlowStats, GroupDesc, GroupProperty, GroupType, Instruction, Match, OxmField, WireVersion,
+  FlowStats, GroupDesc, Instruction, Match, OxmField, WireVersion,
 } from '../openflow/types.js';
 
 export interface DesiredFlow {
@@ -22,13 +23,8 @@ export interface DesiredFlow {
   flags?: number;
 }
 
-export interface DesiredGroup {
-  groupId: number;
-  groupType: GroupType;
-  buckets: Bucket[];
-  /** OpenFlow 1.5 group properties (e.g. the Open vSwitch selection method). */
-  properties?: GroupProperty[];
-}
+/** A desired group is what the codec's group builders take: id, type, buckets, 1.5 properties. */
+export type DesiredGroup = GroupSpec;
 
 /** A flow as the reconciler records it: the desired fields plus its canonical key and content. */
 export interface FlowRecord {

@@ -4,6 +4,7 @@
 import { CodecError, type Reader, type Writer } from './buf.js';
 import { NX_VENDOR_ID, readNxAction, writeNxAction } from './nicira.js';
 import { readOxm, writeOxm } from './oxm.js';
+import { readTlvList, writeExperimenterTlv, writeRawTlv } from './tlv-list.js';
 import type { Action, WireVersion } from './types.js';
 
 export const OFPAT = {
@@ -54,20 +55,7 @@ function readOne(r: Reader, atype: number, alen: number, start: number): Action 
 }
 
 export function readActions(r: Reader, len: number, _version: WireVersion): Action[] {
-  const sub = r.sub(len);
-  const out: Action[] = [];
-  while (sub.remaining() > 0) {
-    const start = sub.offset;
-    const atype = sub.u16();
-    const alen = sub.u16();
-    if (alen < 8 || (alen & 7) !== 0) throw new CodecError('bad_length', `action type ${atype} length ${alen}`);
-    if (alen - 4 > sub.remaining()) throw new CodecError('bad_length', `action type ${atype} length ${alen} past its list`);
-    const end = start + alen;
-    const a = readOne(sub, atype, alen, start);
-    sub.offset = end;
-    out.push(a);
-  }
-  return out;
+  return readTlvList(r, len, 'action', readOne);
 }
 
 function simple(w: Writer, type: number): void {
@@ -117,18 +105,8 @@ export function writeAction(w: Writer, a: Action): void {
     case 'nx_learn':
       writeNxAction(w, a);
       return;
-    case 'experimenter': {
-      const len = 8 + a.data.length;
-      if ((len & 7) !== 0) throw new CodecError('bad_value', `experimenter action length ${len} is not a multiple of 8`);
-      w.u16(OFPAT.EXPERIMENTER); w.u16(len); w.u32(a.experimenter); w.bytes(a.data);
-      return;
-    }
-    case 'unknown':
-      if (a.raw.length < 8 || (a.raw.length & 7) !== 0) {
-        throw new CodecError('bad_value', `raw action of ${a.raw.length} bytes`);
-      }
-      w.bytes(a.raw);
-      return;
+    case 'experimenter': writeExperimenterTlv(w, OFPAT.EXPERIMENTER, a.experimenter, a.data, 'action'); return;
+    case 'unknown': writeRawTlv(w, a.raw, 'action'); return;
     default: {
       const never: never = a;
       throw new CodecError('bad_value', `unknown action ${JSON.stringify(never)}`);

@@ -3,6 +3,7 @@
 // then weight/watch properties).
 import { CodecError, type Reader, type Writer } from './buf.js';
 import { readActions, writeActions } from './actions.js';
+import { readPropertyList } from './tlv-list.js';
 import { OFPG, OFPP, type Bucket, type GroupType, type WireVersion } from './types.js';
 
 export const OFPGBPT15 = { WEIGHT: 0, WATCH_PORT: 1, WATCH_GROUP: 2, EXPERIMENTER: 0xffff } as const;
@@ -29,20 +30,15 @@ function readBucket15(r: Reader, version: WireVersion, groupType: GroupType | un
   const actions = readActions(r, actionsLen, version);
   // Open vSwitch's default when a select bucket carries no weight property is 1.
   const b: Bucket = { weight: groupType === 'select' ? 1 : 0, watchPort: OFPP.ANY, watchGroup: OFPG.ANY, actions, bucketId };
-  const props = r.sub(start + len - r.offset);
   let extra: Buffer[] | undefined;
-  while (props.remaining() > 0) {
-    const pstart = props.offset;
-    const ptype = props.u16();
-    const plen = props.u16();
-    if (plen < 4) throw new CodecError('bad_length', `bucket property length ${plen}`);
-    const padded = (plen + 7) & ~7;
-    if (ptype === OFPGBPT15.WEIGHT && plen === 8) { b.weight = props.u16(); props.skip(2); continue; }
-    if (ptype === OFPGBPT15.WATCH_PORT && plen === 8) { b.watchPort = props.u32(); continue; }
-    if (ptype === OFPGBPT15.WATCH_GROUP && plen === 8) { b.watchGroup = props.u32(); continue; }
-    props.offset = pstart;
-    (extra ??= []).push(props.bytes(Math.min(padded, props.remaining())));
-  }
+  readPropertyList(r.sub(start + len - r.offset), 'bucket property', (props, ptype, plen) => {
+    if (plen !== 8) return false;
+    if (ptype === OFPGBPT15.WEIGHT) b.weight = props.u16();
+    else if (ptype === OFPGBPT15.WATCH_PORT) b.watchPort = props.u32();
+    else if (ptype === OFPGBPT15.WATCH_GROUP) b.watchGroup = props.u32();
+    else return false;
+    return true;
+  }, (raw) => (extra ??= []).push(raw));
   if (extra) b.extraProperties = Buffer.concat(extra);
   return b;
 }

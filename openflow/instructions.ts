@@ -1,6 +1,7 @@
 // OpenFlow 1.3 instructions; experimenter and unknown ones are kept byte-exact.
 import { CodecError, type Reader, type Writer } from './buf.js';
 import { readActions, writeActions } from './actions.js';
+import { readTlvList, writeExperimenterTlv, writeRawTlv } from './tlv-list.js';
 import type { Action, Instruction, WireVersion } from './types.js';
 
 export const OFPIT = {
@@ -34,19 +35,7 @@ function readOne(r: Reader, itype: number, ilen: number, start: number, version:
 }
 
 export function readInstructions(r: Reader, len: number, version: WireVersion): Instruction[] {
-  const sub = r.sub(len);
-  const out: Instruction[] = [];
-  while (sub.remaining() > 0) {
-    const start = sub.offset;
-    const itype = sub.u16();
-    const ilen = sub.u16();
-    if (ilen < 8 || (ilen & 7) !== 0) throw new CodecError('bad_length', `instruction type ${itype} length ${ilen}`);
-    if (ilen - 4 > sub.remaining()) throw new CodecError('bad_length', `instruction type ${itype} length ${ilen} past its list`);
-    const ins = readOne(sub, itype, ilen, start, version);
-    sub.offset = start + ilen;
-    out.push(ins);
-  }
-  return out;
+  return readTlvList(r, len, 'instruction', (sub, itype, ilen, start) => readOne(sub, itype, ilen, start, version));
 }
 
 function writeActionsInstruction(w: Writer, type: number, actions: Action[], version: WireVersion): void {
@@ -68,18 +57,8 @@ export function writeInstruction(w: Writer, ins: Instruction, version: WireVersi
     case 'apply_actions': writeActionsInstruction(w, OFPIT.APPLY_ACTIONS, ins.actions, version); return;
     case 'clear_actions': w.u16(OFPIT.CLEAR_ACTIONS); w.u16(8); w.u32(0); return;
     case 'meter': w.u16(OFPIT.METER); w.u16(8); w.u32(ins.meterId); return;
-    case 'experimenter': {
-      const len = 8 + ins.data.length;
-      if ((len & 7) !== 0) throw new CodecError('bad_value', `experimenter instruction length ${len} is not a multiple of 8`);
-      w.u16(OFPIT.EXPERIMENTER); w.u16(len); w.u32(ins.experimenter); w.bytes(ins.data);
-      return;
-    }
-    case 'unknown':
-      if (ins.raw.length < 8 || (ins.raw.length & 7) !== 0) {
-        throw new CodecError('bad_value', `raw instruction of ${ins.raw.length} bytes`);
-      }
-      w.bytes(ins.raw);
-      return;
+    case 'experimenter': writeExperimenterTlv(w, OFPIT.EXPERIMENTER, ins.experimenter, ins.data, 'instruction'); return;
+    case 'unknown': writeRawTlv(w, ins.raw, 'instruction'); return;
     default: {
       const never: never = ins;
       throw new CodecError('bad_value', `unknown instruction ${JSON.stringify(never)}`);

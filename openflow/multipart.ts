@@ -496,13 +496,22 @@ interface MultipartDecl<K extends MultipartKind = MultipartKind> {
 
 const defineMultipart = <const K extends MultipartKind>(d: MultipartDecl<K>): MultipartDecl<K> => d;
 
-/** A request with no body. */
-const emptyRequest = <K extends MultipartKind>(kind: K, what: string) => ({
-  readRequest(r: Reader): RequestOf<K> {
+/**
+ * A request with no body. With `all15`: 1.5 added an id (a group, a port) to this request, and
+ * only that id's "all" maps onto our request value; another id leaves the request raw.
+ */
+const emptyRequest = <K extends MultipartKind>(kind: K, what: string, all15?: number) => ({
+  readRequest(r: Reader, version: WireVersion): RequestOf<K> | undefined {
+    if (all15 !== undefined && version >= 6) {
+      if (r.remaining() !== 8 || r.buf.readUInt32BE(r.offset) !== all15) return undefined;
+      r.skip(8);
+    }
     expectEnd(r, what);
     return { kind } as RequestOf<K>; // the kinds that use this have no other fields
   },
-  writeRequest(): void {},
+  writeRequest(w: Writer, _b: RequestOf<K>, version: WireVersion): void {
+    if (all15 !== undefined && version >= 6) writeIdRequest(w, all15);
+  },
 });
 
 const MULTIPART_DECLARATIONS = [
@@ -587,16 +596,7 @@ const MULTIPART_DECLARATIONS = [
   }),
   defineMultipart({
     kind: 'group_desc', mpType: OFPMP.GROUP_DESC,
-    readRequest(r, version) {
-      // 1.5 added a group_id to the request; only "all groups" maps onto our request value.
-      if (version >= 6 && (r.remaining() !== 8 || r.buf.readUInt32BE(r.offset) !== OFPG.ALL)) return undefined;
-      if (version >= 6) r.skip(8);
-      expectEnd(r, 'group desc request');
-      return { kind: 'group_desc' };
-    },
-    writeRequest(w, _b, version) {
-      if (version >= 6) writeIdRequest(w, OFPG.ALL);
-    },
+    ...emptyRequest('group_desc', 'group desc request', OFPG.ALL),
     readReply: (r, version) => ({
       kind: 'group_desc',
       groups: version >= 6
@@ -615,16 +615,7 @@ const MULTIPART_DECLARATIONS = [
   }),
   defineMultipart({
     kind: 'port_desc', mpType: OFPMP.PORT_DESC,
-    readRequest(r, version) {
-      // 1.5 added a port_no to the request; only "all ports" maps onto our request value.
-      if (version >= 6 && (r.remaining() !== 8 || r.buf.readUInt32BE(r.offset) !== OFPP.ANY)) return undefined;
-      if (version >= 6) r.skip(8);
-      expectEnd(r, 'port desc request');
-      return { kind: 'port_desc' };
-    },
-    writeRequest(w, _b, version) {
-      if (version >= 6) writeIdRequest(w, OFPP.ANY);
-    },
+    ...emptyRequest('port_desc', 'port desc request', OFPP.ANY),
     readReply: (r, version) => ({
       kind: 'port_desc',
       ports: version >= 5

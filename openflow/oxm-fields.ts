@@ -76,24 +76,40 @@ export type OxmBasicField = { [N in OxmBasicName]: { kind: 'basic'; name: N; val
 
 /**
  * The Nicira (NXM) fields the `ovs` profile names in learn actions (Open vSwitch's
- * lib/meta-flow.h): class NXM_0 (0x0000), their code and kind. Nicira's in_port is 16 bits.
+ * lib/meta-flow.h): class NXM_0 (0x0000), their code and kind, and the basic field each stands
+ * for (`basic`: the same packet field, as Open vSwitch's meta-flow maps them). Nicira's in_port is
+ * 16 bits.
  */
 export const NXM_FIELDS = {
-  NXM_OF_IN_PORT: { oxmClass: 0, code: 0, kind: 'u16' },
-  NXM_OF_ETH_DST: { oxmClass: 0, code: 1, kind: 'mac' },
-  NXM_OF_ETH_TYPE: { oxmClass: 0, code: 3, kind: 'u16' },
-  NXM_OF_IP_PROTO: { oxmClass: 0, code: 6, kind: 'u8' },
-  NXM_OF_IP_SRC: { oxmClass: 0, code: 7, kind: 'ipv4' },
-  NXM_OF_IP_DST: { oxmClass: 0, code: 8, kind: 'ipv4' },
-  NXM_OF_TCP_SRC: { oxmClass: 0, code: 9, kind: 'u16' },
-  NXM_OF_TCP_DST: { oxmClass: 0, code: 10, kind: 'u16' },
-  NXM_OF_UDP_SRC: { oxmClass: 0, code: 11, kind: 'u16' },
-  NXM_OF_UDP_DST: { oxmClass: 0, code: 12, kind: 'u16' },
-} as const satisfies Record<string, { oxmClass: number; code: number; kind: OxmValueKind }>;
+  NXM_OF_IN_PORT: { oxmClass: 0, code: 0, kind: 'u16', basic: 'in_port' },
+  NXM_OF_ETH_DST: { oxmClass: 0, code: 1, kind: 'mac', basic: 'eth_dst' },
+  NXM_OF_ETH_TYPE: { oxmClass: 0, code: 3, kind: 'u16', basic: 'eth_type' },
+  NXM_OF_IP_PROTO: { oxmClass: 0, code: 6, kind: 'u8', basic: 'ip_proto' },
+  NXM_OF_IP_SRC: { oxmClass: 0, code: 7, kind: 'ipv4', basic: 'ipv4_src' },
+  NXM_OF_IP_DST: { oxmClass: 0, code: 8, kind: 'ipv4', basic: 'ipv4_dst' },
+  NXM_OF_TCP_SRC: { oxmClass: 0, code: 9, kind: 'u16', basic: 'tcp_src' },
+  NXM_OF_TCP_DST: { oxmClass: 0, code: 10, kind: 'u16', basic: 'tcp_dst' },
+  NXM_OF_UDP_SRC: { oxmClass: 0, code: 11, kind: 'u16', basic: 'udp_src' },
+  NXM_OF_UDP_DST: { oxmClass: 0, code: 12, kind: 'u16', basic: 'udp_dst' },
+} as const satisfies Record<string, { oxmClass: number; code: number; kind: OxmValueKind; basic: OxmBasicName }>;
 
 export type NxmFieldName = keyof typeof NXM_FIELDS;
 
 /** The 32-bit OXM/NXM header of an unmasked field: class, field code, value length. */
 export function oxmHeader(oxmClass: number, code: number, kind: OxmValueKind): number {
   return ((oxmClass << 16) | (code << 9) | OXM_VALUE_BYTES[kind]) >>> 0;
+}
+
+/** What names a field in a header: its class and field code (not its length or has-mask bit). */
+const fieldKey = (oxmClass: number, code: number): number => ((oxmClass << 16) | (code << 9)) >>> 0;
+
+const BASIC_BY_KEY = new Map<number, OxmBasicName>([
+  ...(Object.keys(OXM_BASIC) as OxmBasicName[]).map((n): [number, OxmBasicName] => [fieldKey(0x8000, OXM_BASIC[n].code), n]),
+  ...Object.values(NXM_FIELDS).map((f): [number, OxmBasicName] => [fieldKey(f.oxmClass, f.code), f.basic]),
+]);
+
+/** The basic field an OXM basic or NXM header names (masked or not), or undefined for a field
+ * outside the table. */
+export function basicFieldOfHeader(header: number): OxmBasicName | undefined {
+  return BASIC_BY_KEY.get(fieldKey(header >>> 16, (header >>> 9) & 0x7f));
 }

@@ -2,6 +2,7 @@
 // Ethernet property carrying curr/advertised/supported/peer and speeds).
 import { CodecError, type Reader, type Writer } from './buf.js';
 import { readMac, writeMac } from './addr.js';
+import { readPropertyList } from './tlv-list.js';
 import type { Port, WireVersion } from './types.js';
 
 export const OFP_MAX_PORT_NAME_LEN = 16;
@@ -46,22 +47,14 @@ function readPort14(r: Reader): Port {
     portNo, hwAddr, name, config: r.u32(), state: r.u32(),
     curr: 0, advertised: 0, supported: 0, peer: 0, currSpeed: 0, maxSpeed: 0,
   };
-  const props = r.sub(start + length - r.offset);
   const extra: Buffer[] = [];
-  while (props.remaining() > 0) {
-    const pstart = props.offset;
-    const type = props.u16();
-    const plen = props.u16();
-    if (plen < 4) throw new CodecError('bad_length', `port property length ${plen}`);
-    if (type === OFPPDPT14_ETHERNET && plen === 32) {
-      props.skip(4);
-      p.curr = props.u32(); p.advertised = props.u32(); p.supported = props.u32(); p.peer = props.u32();
-      p.currSpeed = props.u32(); p.maxSpeed = props.u32();
-      continue;
-    }
-    props.offset = pstart;
-    extra.push(props.bytes(Math.min((plen + 7) & ~7, props.remaining())));
-  }
+  readPropertyList(r.sub(start + length - r.offset), 'port property', (props, type, plen) => {
+    if (type !== OFPPDPT14_ETHERNET || plen !== 32) return false;
+    props.skip(4);
+    p.curr = props.u32(); p.advertised = props.u32(); p.supported = props.u32(); p.peer = props.u32();
+    p.currSpeed = props.u32(); p.maxSpeed = props.u32();
+    return true;
+  }, (raw) => extra.push(raw));
   if (extra.length > 0) p.extraProperties = Buffer.concat(extra);
   return p;
 }

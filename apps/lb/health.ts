@@ -1,6 +1,6 @@
 // Health checks: a service's check settings (defaults, validation), the per-backend rise/fall state
 // machine, and slow start (a backend that comes back grows its share of slots step by step). Pure:
-// time is passed in, no timers, no I/O. The health monitor (health-monitor.ts) sends the probes and
+// time is passed in, no timers, no I/O. The health monitor (core/health-monitor.ts) sends the probes and
 // feeds results in; the app turns transitions into backend states and slot moves.
 
 import { LbError } from './errors.js';

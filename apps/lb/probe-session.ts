@@ -2,7 +2,7 @@
 // check is a SYN (SYN-ACK: up, answered with RST; RST: down); an HTTP check goes one step further
 // on the same minimal TCP (ACK with the request, read the status line from the first data segment,
 // RST); a UDP check is a datagram (a reply: up; ICMP port unreachable: down; silence: see
-// health.ts udpSilence). Pure: the monitor (health-monitor.ts) sends what these return.
+// health.ts udpSilence). Pure: the monitor (core/health-monitor.ts) sends what these return.
 
 import { httpResult, udpSilence, type CheckResult, type HttpCheck } from './health.js';
 import {

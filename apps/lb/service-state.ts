@@ -87,12 +87,12 @@ export class ServiceState {
     this.targets.clear();
   }
 
-  addBackend(b: Backend): void {
+  addBackend(b: Backend, now: number): void {
     this.invalidateTargets();
     this.backends.set(b.id, b);
     this.byKey.set(backendKey(b), b);
     if (b.mac !== undefined && b.switchPort !== undefined) {
-      this.locations.set(b.id, { mac: b.mac, ports: new Map(), static: true, lastSeen: Date.now(), misses: 0 });
+      this.locations.set(b.id, { mac: b.mac, ports: new Map(), static: true, lastSeen: now, misses: 0 });
     }
   }
 

@@ -3,11 +3,11 @@
 // and writes alike, so an operator may point the CLI at any member. `GET /api/cluster` it answers
 // itself (who leads, the members, this controller's role on each switch). The live view's page is
 // a redirect to the leader's; its WebSocket cannot be forwarded and gets a clear 503.
-import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Logger } from '../log.js';
-import { isLoopbackHost, presentedToken, tokenMatches } from './auth.js';
+import { assertBindAllowed, presentedToken, tokenMatches } from './auth.js';
+import { errorResponse, HttpError } from './http.js';
+import { closeHttpServer, createHttpServer, listen, readBody, sendJson } from './http-io.js';
 
 export interface ClusterInfo {
   self: { name: string; api: string; openflow: string };
@@ -33,33 +33,20 @@ export interface FollowerServer {
   close(): Promise<void>;
 }
 
-const MAX_BODY_BYTES = 1024 * 1024;
 const FORWARD_TIMEOUT_MS = 15_000;
 
 function send(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
-  res.end(text);
-}
-
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let n = 0;
-  for await (const c of req) {
-    const b = c as Buffer;
-    n += b.length;
-    if (n > MAX_BODY_BYTES) throw new Error('request body over 1 MiB');
-    chunks.push(b);
-  }
-  return Buffer.concat(chunks);
+  sendJson(res, { status, body });
 }
 
 export async function startFollowerServer(o: FollowerServerOptions): Promise<FollowerServer> {
   const onRequest: RequestListener = (req, res) => {
     handle(req, res).catch((err: unknown) => {
       o.log?.warn({ err: (err as Error).message }, 'follower API: request failed');
-      if (!res.headersSent) send(res, 502, { error: `forwarding to the leader failed: ${(err as Error).message}` });
-      else res.destroy();
+      if (res.headersSent) res.destroy();
+      // The request's own fault (a body over the limit) keeps its status; the rest is the forwarding's.
+      else if (err instanceof HttpError) sendJson(res, errorResponse(err));
+      else send(res, 502, { error: `forwarding to the leader failed: ${(err as Error).message}` });
     });
   };
 
@@ -112,18 +99,8 @@ export async function startFollowerServer(o: FollowerServerOptions): Promise<Fol
     res.end(method === 'HEAD' ? undefined : text);
   }
 
-  if (!o.token && !isLoopbackHost(o.host)) throw new Error(`refusing an API on ${o.host} without a token`);
-  const server = o.tls ? createHttpsServer({ cert: o.tls.cert, key: o.tls.key }, onRequest) : createServer(onRequest);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(o.port, o.host, () => resolve());
-  });
-  const a = server.address() as AddressInfo;
-  return {
-    address: { host: a.address, port: a.port },
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
-  };
+  assertBindAllowed(o.host, o.token);
+  const server = createHttpServer(o.tls, onRequest);
+  const address = await listen(server, o.host, o.port, 'the follower API');
+  return { address, close: () => closeHttpServer(server) };
 }

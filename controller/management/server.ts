@@ -2,8 +2,7 @@
 // (token, origin), the app's JSON routes under /api, the app's live feed at /api/ws, /metrics
 // (the process and the switches, plus the app's collectors), the cluster at /api/cluster, and the
 // app's static files (the live view) everywhere else. Nothing here knows what the app is.
-import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { existsSync, readFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -12,6 +11,7 @@ import { WebSocketServer } from 'ws';
 import type { Logger } from '../log.js';
 import { assertBindAllowed, isLoopbackHost, presentedToken, tokenMatches } from './auth.js';
 import { errorResponse, HttpError, type ApiRequest, type ApiResponse } from './http.js';
+import { closeHttpServer, createHttpServer, listen, readBody, sendJson } from './http-io.js';
 import { createPrometheusMetrics, type SwitchSource } from './prometheus.js';
 import { LiveHub, type LiveSource } from './live.js';
 import type { ClusterInfo } from './follower.js';
@@ -63,7 +63,6 @@ export interface ManagementServer {
   close(): Promise<void>;
 }
 
-const MAX_BODY_BYTES = 1024 * 1024;
 /** How long a write's answer waits for its store to confirm it (several controllers: etcd). */
 const DURABLE_WAIT_MS = 5_000;
 const WS_PATH = '/api/ws';
@@ -119,7 +118,7 @@ export async function startManagementServer(opts: ManagementOptions): Promise<Ma
       else res.destroy();
     });
   };
-  const server = opts.tls ? createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }, onRequest) : createServer(onRequest);
+  const server = createHttpServer(opts.tls, onRequest);
 
   async function handleHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = requestUrl(req);
@@ -221,32 +220,18 @@ export async function startManagementServer(opts: ManagementOptions): Promise<Ma
     wss.handleUpgrade(req, socket, head, (ws) => hub?.attach(ws));
   });
 
-  await new Promise<void>((resolve, reject) => {
-    const onError = (err: NodeJS.ErrnoException): void => {
-      reject(new Error(`cannot listen for the management API on ${opts.host}:${opts.port}: ${err.code === 'EADDRINUSE' ? 'address already in use' : err.message}`));
-    };
-    server.once('error', onError);
-    server.listen(opts.port, opts.host, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
+  const address = await listen(server, opts.host, opts.port, 'the management API');
   hub?.start();
-  const addr = server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : opts.port;
 
   return {
-    address: { host: opts.host, port },
+    address,
     async close() {
       hub?.stop();
       stopAppMetrics?.();
       prometheus.close();
       for (const ws of wss.clients) ws.terminate();
       wss.close();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await closeHttpServer(server);
     },
   };
 }
@@ -271,25 +256,8 @@ function hostnameOf(host: string): string {
   }
 }
 
-function sendJson(res: ServerResponse, r: ApiResponse): void {
-  const text = JSON.stringify(r.body);
-  res.writeHead(r.status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
-    'cache-control': 'no-store',
-  });
-  res.end(text);
-}
-
 async function readJsonBody(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw new HttpError(413, `the request body is larger than ${MAX_BODY_BYTES} bytes`);
-    chunks.push(chunk);
-  }
-  const text = Buffer.concat(chunks).toString('utf8').trim();
+  const text = (await readBody(req)).toString('utf8').trim();
   if (text === '') return undefined;
   try {
     return JSON.parse(text) as unknown;

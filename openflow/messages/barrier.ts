@@ -1,6 +1,6 @@
 // Barriers: the switch answers BARRIER_REQUEST once everything sent before it is done.
 import { defineMessage } from '../registry.js';
-import { done } from './body.js';
+import { headerOnly } from './body.js';
 
 declare module '../types.js' {
   interface OfMessageMap {
@@ -11,20 +11,12 @@ declare module '../types.js' {
 
 export const barrierRequest = defineMessage({
   type: 'barrier_request', code: 20, versions: [4, 5, 6],
-  read(r, version, xid) {
-    done(r, 'barrier request');
-    return { type: 'barrier_request', version, xid };
-  },
-  write() {},
+  ...headerOnly('barrier_request'),
 });
 
 export const barrierReply = defineMessage({
   type: 'barrier_reply', code: 21, versions: [4, 5, 6],
-  read(r, version, xid) {
-    done(r, 'barrier reply');
-    return { type: 'barrier_reply', version, xid };
-  },
-  write() {},
+  ...headerOnly('barrier_reply'),
 });
 
 export const BARRIER_MESSAGES = [barrierRequest, barrierReply] as const;

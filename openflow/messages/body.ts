@@ -1,9 +1,23 @@
 // Small helpers the message families share: end-of-body checks and enum tables (index = wire code).
 import { CodecError, type Reader } from '../buf.js';
+import type { MessageBase, WireVersion } from '../types.js';
 
 /** The body must end here: trailing bytes mean a length that lies. */
 export function done(r: Reader, what: string): void {
   if (r.remaining() !== 0) throw new CodecError('bad_length', `${r.remaining()} unexpected bytes after ${what}`);
+}
+
+/** The read and write of a message that is its header alone (a request that only asks, a
+ * barrier): spread into its declaration, `...headerOnly('barrier_request')`. */
+export function headerOnly<T extends string>(type: T) {
+  const what = type.replaceAll('_', ' ');
+  return {
+    read(r: Reader, version: WireVersion, xid: number): MessageBase & { type: T } {
+      done(r, what);
+      return { type, version, xid };
+    },
+    write(): void {},
+  };
 }
 
 /** The rest of the body, as is. */

@@ -3,7 +3,7 @@
 import { CodecError, type Reader, type Writer } from '../buf.js';
 import { defineMessage } from '../registry.js';
 import type { MessageBase, WireVersion } from '../types.js';
-import { done } from './body.js';
+import { done, headerOnly } from './body.js';
 
 /** Masks per role: [master/equal, slave]. */
 export interface AsyncMasks { packetInMask: [number, number]; portStatusMask: [number, number]; flowRemovedMask: [number, number] }
@@ -32,11 +32,7 @@ function writeSwitchConfig(w: Writer, c: { flags: number; missSendLen: number })
 
 export const getConfigRequest = defineMessage({
   type: 'get_config_request', code: 7, versions: [4, 5, 6],
-  read(r, version, xid) {
-    done(r, 'get config request');
-    return { type: 'get_config_request', version, xid };
-  },
-  write() {},
+  ...headerOnly('get_config_request'),
 });
 
 export const getConfigReply = defineMessage({
@@ -67,11 +63,7 @@ function writeAsyncMasks(w: Writer, m: AsyncMasks & MessageBase): void {
 
 export const getAsyncRequest = defineMessage({
   type: 'get_async_request', code: 26, versions: [4, 5, 6],
-  read(r, version, xid) {
-    done(r, 'get async request');
-    return { type: 'get_async_request', version, xid };
-  },
-  write() {},
+  ...headerOnly('get_async_request'),
 });
 
 export const getAsyncReply = defineMessage({

@@ -3,6 +3,7 @@
 import { CodecError, type Reader } from '../buf.js';
 import { OFPG15_BUCKET, readBuckets, writeBuckets } from '../buckets.js';
 import { readOxmList, writeOxmList } from '../oxm.js';
+import { readPropertyList } from '../tlv-list.js';
 import { defineMessage } from '../registry.js';
 import { GROUP_TYPES, type GroupModCommand, type GroupProperty, type OfMessageMap } from '../types.js';
 import { fromTable, toTable } from './body.js';
@@ -31,32 +32,20 @@ const GROUP_MOD_COMMANDS_13 = GROUP_MOD_COMMANDS.slice(0, 3);
 
 function readGroupProperties(r: Reader): GroupProperty[] {
   const out: GroupProperty[] = [];
-  while (r.remaining() > 0) {
-    const start = r.offset;
-    const ptype = r.u16();
-    const plen = r.u16();
-    if (plen < 4) throw new CodecError('bad_length', `group property length ${plen}`);
-    const padded = (plen + 7) & ~7;
-    if (ptype === OFPGPT15_EXPERIMENTER && plen >= 40 && padded - 4 <= r.remaining()) {
-      const experimenter = r.u32();
-      const expType = r.u32();
-      if (experimenter === NTR_VENDOR_ID && expType === NTRT_SELECTION_METHOD) {
-        r.skip(4);
-        const name = r.bytes(NTR_MAX_SELECTION_METHOD_LEN);
-        const nul = name.indexOf(0);
-        if (nul >= 0 && name.subarray(nul).every((b) => b === 0)) {
-          const method = name.toString('latin1', 0, nul);
-          const param = r.u64();
-          const fields = readOxmList(r.sub(plen - 40));
-          r.skip(padded - plen);
-          out.push({ type: 'ntr_selection_method', method, param, fields });
-          continue;
-        }
-      }
-    }
-    r.offset = start;
-    out.push({ type: 'unknown', raw: r.bytes(Math.min(padded, r.remaining())) });
-  }
+  readPropertyList(r, 'group property', (p, ptype, plen) => {
+    // Only a whole one (padding included) is read: a cut-short one stays raw.
+    if (ptype !== OFPGPT15_EXPERIMENTER || plen < 40 || ((plen + 7) & ~7) - 4 > p.remaining()) return false;
+    if (p.u32() !== NTR_VENDOR_ID || p.u32() !== NTRT_SELECTION_METHOD) return false;
+    p.skip(4);
+    const name = p.bytes(NTR_MAX_SELECTION_METHOD_LEN);
+    const nul = name.indexOf(0);
+    if (nul < 0 || !name.subarray(nul).every((b) => b === 0)) return false;
+    const method = name.toString('latin1', 0, nul);
+    const param = p.u64();
+    const fields = readOxmList(p.sub(plen - 40));
+    out.push({ type: 'ntr_selection_method', method, param, fields });
+    return true;
+  }, (raw) => out.push({ type: 'unknown', raw }));
   return out;
 }
 

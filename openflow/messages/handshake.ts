@@ -1,8 +1,9 @@
 // The handshake: HELLO (version negotiation) and the switch's features.
 import { CodecError } from '../buf.js';
 import { defineMessage } from '../registry.js';
+import { readPropertyList } from '../tlv-list.js';
 import type { OfMessageMap, WireVersion } from '../types.js';
-import { done } from './body.js';
+import { done, headerOnly } from './body.js';
 
 declare module '../types.js' {
   interface OfMessageMap {
@@ -23,29 +24,23 @@ const OFPHET_VERSIONBITMAP = 1;
 export const hello = defineMessage({
   type: 'hello', code: 0, versions: 'any',
   read(r, version, xid) {
-    let all: number[] | null = null;
+    const bitmaps: number[][] = [];
     let others: Buffer[] | undefined;
-    while (r.remaining() > 0) {
-      const start = r.offset;
-      const etype = r.u16();
-      const elen = r.u16();
-      if (elen < 4) throw new CodecError('bad_length', `hello element length ${elen}`);
-      const padded = Math.min((elen + 7) & ~7, r.remaining() + 4);
-      if (etype === OFPHET_VERSIONBITMAP && all === null) {
-        const body = r.sub(elen - 4);
-        all = [];
-        for (let word = 0; body.remaining() >= 4; word++) {
-          const bits = body.u32();
-          for (let bit = 0; bit < 32; bit++) if ((bits >>> bit) & 1) all.push(word * 32 + bit);
-        }
-        r.offset = start + padded;
-      } else {
-        r.offset = start;
-        (others ??= []).push(r.bytes(padded));
+    // Hello elements are a property list; the first version bitmap is read, the rest kept raw.
+    readPropertyList(r, 'hello element', (e, etype, elen) => {
+      if (etype !== OFPHET_VERSIONBITMAP || bitmaps.length > 0) return false;
+      const body = e.sub(elen - 4);
+      const versions: number[] = [];
+      for (let word = 0; body.remaining() >= 4; word++) {
+        const bits = body.u32();
+        for (let bit = 0; bit < 32; bit++) if ((bits >>> bit) & 1) versions.push(word * 32 + bit);
       }
-    }
+      bitmaps.push(versions);
+      return true;
+    }, (raw) => (others ??= []).push(raw));
     const m: OfMessageMap['hello'] = { type: 'hello', version, xid, versions: null };
-    if (all !== null) {
+    if (bitmaps.length > 0) {
+      const all = bitmaps[0];
       const ours = all.filter((v): v is WireVersion => v >= 4 && v <= 6);
       m.versions = ours;
       if (ours.length !== all.length) m.bitmapVersions = all;
@@ -74,11 +69,7 @@ export const hello = defineMessage({
 
 export const featuresRequest = defineMessage({
   type: 'features_request', code: 5, versions: [4, 5, 6],
-  read(r, version, xid) {
-    done(r, 'features request');
-    return { type: 'features_request', version, xid };
-  },
-  write() {},
+  ...headerOnly('features_request'),
 });
 
 export const featuresReply = defineMessage({

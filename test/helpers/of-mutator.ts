@@ -10,18 +10,7 @@ import {
 } from '../../openflow/types.js';
 import { markerMac, pinCookie } from '../../apps/lb/cookies.js';
 import { sampleMessages } from '../fixtures/openflow/messages.js';
-
-/** mulberry32: a tiny seeded PRNG, so every run sees the same inputs. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from './prng.js';
 
 export interface FuzzTarget {
   vip: string;
@@ -48,7 +37,7 @@ export class OfMutator {
   private readonly backendIps: Set<number>;
 
   constructor(seed: number, readonly t: FuzzTarget) {
-    this.r = prng(seed);
+    this.r = mulberry32(seed);
     this.seeds = sampleMessages().filter((s) => s.msg.version === 4).map((s) => Buffer.from(encodeMessage(s.msg)));
     this.backendIps = new Set(t.backendIps.map((ip) => ip.split('.').reduce((n, o) => n * 256 + Number(o), 0)));
   }

@@ -119,7 +119,7 @@ describe('holdfast db backup', () => {
     expect((await runCli(['db', 'backup', backup, '--db', hf.db, '--force'])).code).toBe(0);
     const check = await runCli(['db', 'check', '--db', backup]);
     expect(check.stdout).toMatch(/a Holdfast database, 20 services, 10 backends/);
-  });
+  }, 90_000); // about 35 CLI processes, each a Node start: 13 s alone, over 30 s beside the rest of the suite
 
   it('refuses to back up a file that is not a Holdfast database', async () => {
     const file = join(dir, 'empty-src.db');

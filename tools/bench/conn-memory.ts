@@ -26,7 +26,7 @@
 // Python AF_PACKET sender, paced; every SYN takes the real datapath path (miss → upcall → learn).
 // The bench resends until the switch holds the target count (resending a learned 5-tuple only hits
 // its entry). Figures: ovs-vswitchd RSS before/after, time to install, the controller's count by
-// backend (LoadBalancer.countConnections: one aggregate request per backend), and a full flow dump
+// backend (LbCore.countConnections: one aggregate request per backend), and a full flow dump
 // of the entries over OpenFlow for comparison.
 //
 // Usage (root): node dist/tools/bench/conn-memory.js [--conns 5000] [--inflight 64] [--rounds 2]
@@ -36,7 +36,6 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import type { SwitchHandle } from '../../controller/index.js';
 import { PIN_COOKIE_MASK_FOR_SERVICE } from '../../apps/lb/cookies.js';
 import { OFPG, OFPP, OFPTT_ALL } from '../../openflow/types.js';
@@ -44,6 +43,7 @@ import { startHoldfast, type Running } from '../cli/start.js';
 import { startLab, type Lab } from '../lab/lab.js';
 import { runOk } from '../lab/proc.js';
 import { fmtInt, numArg, percentiles, sleep } from './lb-common.js';
+import { isMain, runAsScript } from './report.js';
 
 export type Variant = 'ovs' | 'plain' | 'conntrack';
 const VARIANTS: Variant[] = ['ovs', 'plain', 'conntrack'];
@@ -105,7 +105,7 @@ export interface RememberResult {
   memoryAfterInstall: string;
   memoryIdle: string;
   datapathFlowsAfterInstall: string;
-  /** LoadBalancer.countConnections: one aggregate request per backend, all in parallel. */
+  /** LbCore.countConnections: one aggregate request per backend, all in parallel. */
   countMs: number[];
   countByBackend: Record<string, number>;
   /** One aggregate request for the whole service (cookie mask). */
@@ -590,11 +590,10 @@ class Bench {
     const dpFlows = /flows\s*:\s*\(current (\d+)\)/.exec(upcall)?.[1] ?? upcall.split('\n').find((l) => l.includes('flows'))?.trim() ?? '?';
 
     const memoryAfterInstall = (await this.lab.appctl(['memory/show'])).trim();
-    const countable = lb as unknown as { countConnections(): Promise<void> };
     const countMs: number[] = [];
     for (let i = 0; i < 3; i++) {
       const t = performance.now();
-      await countable.countConnections();
+      await lb.countConnections();
       countMs.push(performance.now() - t);
     }
     const countByBackend: Record<string, number> = {};
@@ -728,16 +727,7 @@ export function connMemoryOptionsFrom(argv: readonly string[]): ConnMemoryOption
   };
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
+if (isMain(import.meta.url)) {
   const argv = process.argv.slice(2);
-  runConnMemoryBench(connMemoryOptionsFrom(argv)).then(
-    (r) => {
-      console.log(argv.includes('--json') ? JSON.stringify({ bench: 'conn-memory', ...r }, null, 2) : formatConnMemory(r));
-      process.exit(0);
-    },
-    (err: Error) => {
-      console.error(`conn-memory: ${err.stack ?? err.message}`);
-      process.exit(1);
-    },
-  );
+  runAsScript('conn-memory', argv, () => runConnMemoryBench(connMemoryOptionsFrom(argv)), formatConnMemory);
 }

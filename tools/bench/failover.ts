@@ -13,9 +13,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startLab, type Lab } from '../lab/lab.js';
 import { numArg, percentiles, sleep, until } from './lb-common.js';
+import { isMain, runAsScript } from './report.js';
 
 const CLI = resolve(import.meta.dirname, '../cli/main.js');
 
@@ -225,12 +225,7 @@ export function formatFailover(r: FailoverResult): string {
   ].join('\n');
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
+if (isMain(import.meta.url)) {
   const argv = process.argv.slice(2);
-  runFailoverBench({ runs: numArg(argv, 'runs', 10) }).then((r) => {
-    console.log(argv.includes('--json') ? JSON.stringify({ bench: 'failover', ...r }, null, 2) : formatFailover(r));
-  }, (err: Error) => {
-    console.error(err.message);
-    process.exitCode = 1;
-  });
+  runAsScript('failover', argv, () => runFailoverBench({ runs: numArg(argv, 'runs', 10) }), formatFailover);
 }

@@ -9,7 +9,6 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { SwitchConnection, type ConnectionEvents } from '../../controller/connection.js';
 import { Controller, createLogger, type SwitchHandle } from '../../controller/index.js';
 import { LoadBalancer } from '../../apps/lb/app.js';
@@ -18,6 +17,7 @@ import { Store } from '../../db/store.js';
 import { encodeMessage } from '../../openflow/messages.js';
 import { buildIpv4Tcp } from '../../openflow/packet/build.js';
 import { fmtInt, numArg } from './lb-common.js';
+import { isMain, runAsScript } from './report.js';
 
 class CountingSocket extends EventEmitter {
   bytes = 0;
@@ -148,14 +148,9 @@ export function formatHotpath(stages: HotpathStage[]): string {
       `   cpu ${fmtInt(s.cpuPerSec).padStart(10)}/s ${s.cpuUsPerPacketIn.toFixed(2).padStart(6)} µs per packet-in`)].join('\n');
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
+if (isMain(import.meta.url)) {
   const argv = process.argv.slice(2);
   const only = numArg(argv, 'only', Number.NaN);
-  runHotpathBench(numArg(argv, 'seconds', 2), Number.isNaN(only) ? undefined : only).then((s) => {
-    console.log(argv.includes('--json') ? JSON.stringify({ bench: 'lb-hotpath', node: process.version, stages: s }, null, 2) : formatHotpath(s));
-    process.exit(0);
-  }, (err: Error) => {
-    console.error(`lb-hotpath: ${err.stack ?? err.message}`);
-    process.exit(1);
-  });
+  runAsScript('lb-hotpath', argv, async () => ({ stages: await runHotpathBench(numArg(argv, 'seconds', 2), Number.isNaN(only) ? undefined : only) }),
+    (r) => formatHotpath(r.stages));
 }

@@ -3,12 +3,12 @@
 // N distinct new TCP flows of a tracking-'all' service. The flow registry alone is measured by
 // lb-registry.ts; here the registry is cleared after the fill to separate the two.
 // Usage: node --expose-gc dist/tools/bench/lb-pins.js [--flows 1000000] [--json]
-import { fileURLToPath } from 'node:url';
 import { serviceVmac } from '../../apps/lb/cookies.js';
 import { SERVICE_DEFAULTS, type Backend, type Service } from '../../apps/lb/model.js';
 import { ServiceState } from '../../apps/lb/service-state.js';
 import { SlotTable } from '../../apps/lb/slot-table.js';
 import { fmtInt, gcExposed, heapAfterGc, numArg } from './lb-common.js';
+import { isMain, runAsScript } from './report.js';
 
 export interface PinsBenchResult {
   flows: number;
@@ -36,7 +36,7 @@ export function runPinsBench(flows: number): PinsBenchResult {
       id: i, service: 'bench', ip: `10.98.0.${i}`, port: 8080, weight: 1, mac: `02:00:00:00:02:0${i}`, switchPort: i + 1,
       state: 'active', stateSince: now, removeWhenDrained: false,
     };
-    st.addBackend(b);
+    st.addBackend(b, now);
   }
   st.rebalance(now);
   const dpid = '000000000000be00';
@@ -78,8 +78,7 @@ export function formatPins(r: PinsBenchResult): string {
   ].join('\n');
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
+if (isMain(import.meta.url)) {
   const argv = process.argv.slice(2);
-  const r = runPinsBench(numArg(argv, 'flows', 1_000_000));
-  console.log(argv.includes('--json') ? JSON.stringify({ bench: 'lb-pins', node: process.version, ...r }, null, 2) : formatPins(r));
+  runAsScript('lb-pins', argv, () => runPinsBench(numArg(argv, 'flows', 1_000_000)), formatPins);
 }

@@ -7,13 +7,13 @@
 // (now) between runs. Namespaces share the host clock, so Date.now() is comparable across them.
 // Usage (root): node dist/tools/bench/lb-poolchange.js [--runs 10] [--mode static|arp|both] [--every 2] [--json]
 import type { ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { Controller } from '../../controller/index.js';
 import { LoadBalancer } from '../../apps/lb/app.js';
 import { L2Forwarding } from '../../apps/l2/forwarding.js';
 import { Store } from '../../db/store.js';
 import { startLab, type Lab } from '../lab/lab.js';
 import { numArg, percentiles, sleep, until } from './lb-common.js';
+import { isMain, runAsScript } from './report.js';
 
 type Mode = 'static' | 'arp';
 
@@ -169,19 +169,10 @@ export function formatPoolChange(r: PoolChangeResult): string {
   return lines.join('\n');
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
+if (isMain(import.meta.url)) {
   const argv = process.argv.slice(2);
   const mi = argv.indexOf('--mode');
   const mode = mi >= 0 ? argv[mi + 1] : 'both';
   const modes: Mode[] = mode === 'static' ? ['static'] : mode === 'arp' ? ['arp'] : ['static', 'arp'];
-  runPoolChangeBench({ runs: numArg(argv, 'runs', 10), modes, every: numArg(argv, 'every', 2) }).then(
-    (r) => {
-      console.log(argv.includes('--json') ? JSON.stringify({ bench: 'lb-poolchange', ...r }, null, 2) : formatPoolChange(r));
-      process.exit(0);
-    },
-    (err: Error) => {
-      console.error(`lb-poolchange: ${err.stack ?? err.message}`);
-      process.exit(1);
-    },
-  );
+  runAsScript('lb-poolchange', argv, () => runPoolChangeBench({ runs: numArg(argv, 'runs', 10), modes, every: numArg(argv, 'every', 2) }), formatPoolChange);
 }

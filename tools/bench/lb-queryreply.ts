@@ -20,6 +20,7 @@ import { LoadBalancer } from '../../apps/lb/app.js';
 import { Store } from '../../db/store.js';
 import type { EmulatorCommand, EmulatorConfig, EmulatorEvent, RunResult } from './lb-emulator.js';
 import { fmtInt, numArg, percentiles, sleep, until, weightedPercentiles } from './lb-common.js';
+import { isMain, runAsScript } from './report.js';
 
 export interface QueryReplyOptions {
   emulators: number;
@@ -265,16 +266,7 @@ export function queryReplyOptionsFrom(argv: readonly string[]): QueryReplyOption
   };
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
+if (isMain(import.meta.url)) {
   const argv = process.argv.slice(2);
-  runQueryReplyBench(queryReplyOptionsFrom(argv)).then(
-    (r) => {
-      console.log(argv.includes('--json') ? JSON.stringify({ bench: 'lb-queryreply', ...r }, null, 2) : formatQueryReply(r));
-      process.exit(0);
-    },
-    (err: Error) => {
-      console.error(`lb-queryreply: ${err.stack ?? err.message}`);
-      process.exit(1);
-    },
-  );
+  runAsScript('lb-queryreply', argv, () => runQueryReplyBench(queryReplyOptionsFrom(argv)), formatQueryReply);
 }

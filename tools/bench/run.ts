@@ -10,72 +10,46 @@ import { formatHotpath, runHotpathBench } from './lb-hotpath.js';
 import { formatPins, runPinsBench } from './lb-pins.js';
 import { formatPoolChange, runPoolChangeBench } from './lb-poolchange.js';
 import { formatQueryReply, queryReplyOptionsFrom, runQueryReplyBench } from './lb-queryreply.js';
+import { printResult } from './report.js';
 
 interface Bench { describe: string; run: (seconds: number, json: boolean) => void | Promise<void> }
 
 const benches: Record<string, Bench> = {
   'runtime-barrier': {
     describe: 'barrier round-trip time against Open vSwitch in a lab (p50/p99 over 5000, plus pipelined rate)',
-    run: async (_seconds, json) => {
-      const r = await runBarrierBench(5000);
-      console.log(json ? JSON.stringify({ bench: 'runtime-barrier', node: process.version, ...r }, null, 2) : formatBarrierBench(r));
-    },
+    run: async (_seconds, json) => printResult('runtime-barrier', await runBarrierBench(5000), formatBarrierBench, json),
   },
   'runtime-flowmods': {
     describe: 'flow-mods installed per second into Open vSwitch (20000 flows, batched + barrier, and one bundle)',
-    run: async (_seconds, json) => {
-      const r = await runFlowModBench(20_000);
-      console.log(json ? JSON.stringify({ bench: 'runtime-flowmods', node: process.version, ...r }, null, 2) : formatFlowModBench(r));
-    },
+    run: async (_seconds, json) => printResult('runtime-flowmods', await runFlowModBench(20_000), formatFlowModBench, json),
   },
   'lb-queryreply': {
     describe: 'load balancer packet-ins → pin + packet-out per second from emulated switches, then latency at half that rate',
-    run: async (seconds, json) => {
-      const r = await runQueryReplyBench({ ...queryReplyOptionsFrom([]), seconds: Math.max(seconds, 5), latencySeconds: Math.max(seconds, 5) });
-      console.log(json ? JSON.stringify({ bench: 'lb-queryreply', ...r }, null, 2) : formatQueryReply(r));
-    },
+    run: async (seconds, json) => printResult('lb-queryreply', await runQueryReplyBench({ ...queryReplyOptionsFrom([]), seconds: Math.max(seconds, 5), latencySeconds: Math.max(seconds, 5) }), formatQueryReply, json),
   },
   health: {
     describe: 'health checks: controller CPU and switch packet rates for 1,000 backends checked every second (tcp probes, emulated switch)',
-    run: async (seconds, json) => {
-      const r = await runHealthBench({ backends: 1000, intervalMs: 1000, seconds: Math.max(seconds, 10) });
-      console.log(json ? JSON.stringify({ bench: 'health', ...r }, null, 2) : formatHealthBench(r));
-    },
+    run: async (seconds, json) => printResult('health', await runHealthBench({ backends: 1000, intervalMs: 1000, seconds: Math.max(seconds, 10) }), formatHealthBench, json),
   },
   'lb-hotpath': {
     describe: 'load balancer query/reply hot path CPU cost per stage in one process (no sockets)',
-    run: async (seconds, json) => {
-      const stages = await runHotpathBench(seconds);
-      console.log(json ? JSON.stringify({ bench: 'lb-hotpath', node: process.version, stages }, null, 2) : formatHotpath(stages));
-    },
+    run: async (seconds, json) => printResult('lb-hotpath', { stages: await runHotpathBench(seconds) }, (r) => formatHotpath(r.stages), json),
   },
   'lb-pins': {
     describe: 'memory per pin in the load balancer pin map, 1M flows (run node with --expose-gc)',
-    run: (_seconds, json) => {
-      const r = runPinsBench(1_000_000);
-      console.log(json ? JSON.stringify({ bench: 'lb-pins', node: process.version, ...r }, null, 2) : formatPins(r));
-    },
+    run: (_seconds, json) => printResult('lb-pins', runPinsBench(1_000_000), formatPins, json),
   },
   'lb-poolchange': {
     describe: 'pool change → first new connection on the new backend on Open vSwitch (10 runs static, 10 ARP; root)',
-    run: async (_seconds, json) => {
-      const r = await runPoolChangeBench({ runs: 10, modes: ['static', 'arp'], every: 2 });
-      console.log(json ? JSON.stringify({ bench: 'lb-poolchange', ...r }, null, 2) : formatPoolChange(r));
-    },
+    run: async (_seconds, json) => printResult('lb-poolchange', await runPoolChangeBench({ runs: 10, modes: ['static', 'arp'], every: 2 }), formatPoolChange, json),
   },
   'conn-memory': {
     describe: 'ovs profile (learned 5-tuple entries) vs plain select group vs conntrack: conn/s and ovs-vswitchd CPU per 1k connections; 100k remembered connections (RSS, install, count); root',
-    run: async (_seconds, json) => {
-      const r = await runConnMemoryBench(connMemoryOptionsFrom([]));
-      console.log(json ? JSON.stringify({ bench: 'conn-memory', ...r }, null, 2) : formatConnMemory(r));
-    },
+    run: async (_seconds, json) => printResult('conn-memory', await runConnMemoryBench(connMemoryOptionsFrom([])), formatConnMemory, json),
   },
   failover: {
     describe: 'cluster of 3 controllers (etcd, Open vSwitch): leader SIGKILL -> new leader elected, master role, state loaded, first flow-mod/group-mod (10 runs; root)',
-    run: async (_seconds, json) => {
-      const r = await runFailoverBench({ runs: 10 });
-      console.log(json ? JSON.stringify({ bench: 'failover', ...r }, null, 2) : formatFailover(r));
-    },
+    run: async (_seconds, json) => printResult('failover', await runFailoverBench({ runs: 10 }), formatFailover, json),
   },
   'crash-vs-failover': {
     describe: 'openflow13 nat, drain under load: no kill vs single controller SIGKILLed (back after 3.5 s, 10 s) vs cluster of 3 losing its leader; broken connections, waiting new ones, udp, drain (root; --rounds 2 --tracking migrations|all --outages 3500,10000)',
@@ -86,10 +60,7 @@ const benches: Record<string, Bench> = {
   },
   codec: {
     describe: 'OpenFlow codec decode/encode rates (packet-in, flow-mod, packet-out, 50-flow stats reply)',
-    run: (seconds, json) => {
-      const results = runCodecBench({ seconds });
-      console.log(json ? JSON.stringify({ bench: 'codec', node: process.version, results }, null, 2) : formatCodecBench(results));
-    },
+    run: (seconds, json) => printResult('codec', { results: runCodecBench({ seconds }) }, (r) => formatCodecBench(r.results), json),
   },
 };
 

@@ -1,6 +1,7 @@
 // Barrier round-trip time against Open vSwitch: N sequential barriers (p50/p99/mean), then the
 // same N with 64 in flight (throughput). Run: npm run bench -- runtime-barrier  (or node dist/tools/bench/runtime-barrier.js)
-import { isMain, percentile, startRuntimeBenchEnv } from './runtime-common.js';
+import { isMain, runAsScript } from './report.js';
+import { percentile, startRuntimeBenchEnv } from './runtime-common.js';
 
 export interface BarrierBenchResult {
   n: number;
@@ -50,9 +51,6 @@ export function formatBarrierBench(r: BarrierBenchResult): string {
 }
 
 if (isMain(import.meta.url)) {
-  const n = Number(process.argv[2] ?? 5000);
-  runBarrierBench(n).then((r) => console.log(formatBarrierBench(r)), (err: Error) => {
-    console.error(err.message);
-    process.exitCode = 1;
-  });
+  const argv = process.argv.slice(2);
+  runAsScript('runtime-barrier', argv, () => runBarrierBench(Number(argv.find((a) => !a.startsWith('--')) ?? 5000)), formatBarrierBench);
 }

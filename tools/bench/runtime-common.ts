@@ -39,7 +39,3 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 }
 
-/** Runs `fn` when the module is executed directly (node dist/tools/bench/<name>.js). */
-export function isMain(metaUrl: string): boolean {
-  return process.argv[1] !== undefined && metaUrl === new URL(`file://${process.argv[1]}`).href;
-}

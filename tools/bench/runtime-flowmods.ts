@@ -4,7 +4,8 @@
 // Run: npm run bench -- runtime-flowmods  (or node dist/tools/bench/runtime-flowmods.js [N])
 import type { OfMessageInput, SwitchHandle } from '../../controller/index.js';
 import { OFP_NO_BUFFER, OFPG, OFPP, OFPTT_ALL } from '../../openflow/types.js';
-import { isMain, startRuntimeBenchEnv } from './runtime-common.js';
+import { isMain, runAsScript } from './report.js';
+import { startRuntimeBenchEnv } from './runtime-common.js';
 
 export interface FlowModBenchRun { mode: 'batched' | 'bundle'; flows: number; seconds: number; perSec: number }
 export interface FlowModBenchResult { n: number; runs: FlowModBenchRun[] }
@@ -75,9 +76,6 @@ export function formatFlowModBench(r: FlowModBenchResult): string {
 }
 
 if (isMain(import.meta.url)) {
-  const n = Number(process.argv[2] ?? 20_000);
-  runFlowModBench(n).then((r) => console.log(formatFlowModBench(r)), (err: Error) => {
-    console.error(err.message);
-    process.exitCode = 1;
-  });
+  const argv = process.argv.slice(2);
+  runAsScript('runtime-flowmods', argv, () => runFlowModBench(Number(argv.find((a) => !a.startsWith('--')) ?? 20_000)), formatFlowModBench);
 }

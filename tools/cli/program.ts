@@ -38,6 +38,12 @@ function printJson(value: unknown): void {
   print(JSON.stringify(value, null, 2));
 }
 
+/** A command's answer: the API's value as JSON under --json, else its text for a terminal. */
+function answer(json: boolean, value: unknown, text: () => string): void {
+  if (json) printJson(value);
+  else print(text());
+}
+
 /** Adds --api/--token/--json to a command that talks to the API. */
 function withClientOptions(cmd: Command): Command {
   return cmd
@@ -181,8 +187,7 @@ export function buildProgram(): Command {
         ...(health && { health }),
       };
       const s = await client.post<ServiceView>('/services', body);
-      if (json) printJson(s);
-      else print(`service ${s.name} added: ${s.vip}:${s.port}/${s.proto}, ${s.mode}, ${s.slots} slots, on ${s.switches.length ? s.switches.join(', ') : 'all switches'}`);
+      answer(json, s, () => `service ${s.name} added: ${s.vip}:${s.port}/${s.proto}, ${s.mode}, ${s.slots} slots, on ${s.switches.length ? s.switches.join(', ') : 'all switches'}`);
     });
 
   withHealthOptions(withClientOptions(service.command('set <name>')))
@@ -192,8 +197,7 @@ export function buildProgram(): Command {
       const health = healthBody(o);
       if (!health) throw new CliError('nothing to change: give --health, --health-interval, --health-timeout, --health-rise, --health-fall, --health-path, --health-status or --slow-start');
       const s = await client.patch<ServiceView>(servicePath(name), { health });
-      if (json) printJson(s);
-      else print(`service ${s.name}: health check ${describeHealth(s.health)}`);
+      answer(json, s, () => `service ${s.name}: health check ${describeHealth(s.health)}`);
     });
 
   withClientOptions(service.command('list'))
@@ -201,8 +205,7 @@ export function buildProgram(): Command {
     .action(async (_o: unknown, cmd: Command) => {
       const { client, json } = context(cmd);
       const list = await client.get<ServiceView[]>('/services');
-      if (json) printJson(list);
-      else print(servicesTable(list));
+      answer(json, list, () => servicesTable(list));
     });
 
   withClientOptions(service.command('show <name>'))
@@ -210,8 +213,7 @@ export function buildProgram(): Command {
     .action(async (name: string, _o: unknown, cmd: Command) => {
       const { client, json } = context(cmd);
       const s = await client.get<ServiceView>(servicePath(name));
-      if (json) printJson(s);
-      else print(serviceDetail(s));
+      answer(json, s, () => serviceDetail(s));
     });
 
   withClientOptions(service.command('remove <name>'))
@@ -219,8 +221,7 @@ export function buildProgram(): Command {
     .action(async (name: string, _o: unknown, cmd: Command) => {
       const { client, json } = context(cmd);
       const r = await client.delete<{ removed: string }>(servicePath(name));
-      if (json) printJson(r);
-      else print(`service ${name} removed`);
+      answer(json, r, () => `service ${name} removed`);
     });
 
   // ---- backend
@@ -243,8 +244,7 @@ export function buildProgram(): Command {
         ...(o.switchPort !== undefined && { switchPort: parseIntArg(o.switchPort, 'switch port', 1, 0xffffff00) }),
       };
       const v = await client.post<BackendView>(`${servicePath(svc)}/backends`, body);
-      if (json) printJson(v);
-      else print(`backend ${v.key} added to ${svc}: weight ${v.weight}, ${v.state}`);
+      answer(json, v, () => `backend ${v.key} added to ${svc}: weight ${v.weight}, ${v.state}`);
     });
 
   const waitable = (verb: 'drain' | 'remove', goal: WaitGoal) => async (svc: string, ref: string, o: { wait?: boolean; now?: boolean; timeout?: string }, cmd: Command) => {
@@ -257,14 +257,12 @@ export function buildProgram(): Command {
       ? await client.post<BackendView>(`${backendPath(svc, key)}/drain`)
       : await client.delete<BackendView>(`${backendPath(svc, key)}${o.now ? '?now=1' : ''}`);
     if (!o.wait) {
-      if (json) printJson(v);
-      else if (verb === 'drain') print(`backend ${key} of ${svc}: ${v.state} (${Math.max(v.connections, v.pins)} connections left)`);
-      else print(v.state === 'removed' ? `backend ${key} removed from ${svc}` : `backend ${key} of ${svc}: ${v.state}, removed when its last connection is gone`);
+      answer(json, v, () => (verb === 'drain' ? `backend ${key} of ${svc}: ${v.state} (${Math.max(v.connections, v.pins)} connections left)`
+        : v.state === 'removed' ? `backend ${key} removed from ${svc}` : `backend ${key} of ${svc}: ${v.state}, removed when its last connection is gone`));
       return;
     }
     const done = await waitForBackend({ client, service: svc, key, goal, out: json ? process.stderr : process.stdout, initialSlots, timeoutMs });
-    if (json) printJson(done.backend ?? { ...v, state: 'removed' });
-    else print(`backend ${key} of ${svc}: ${goal === 'removed' ? 'removed' : done.progress.state} (${done.progress.slotsMoved} slots moved)`);
+    answer(json, done.backend ?? { ...v, state: 'removed' }, () => `backend ${key} of ${svc}: ${goal === 'removed' ? 'removed' : done.progress.state} (${done.progress.slotsMoved} slots moved)`);
   };
 
   withClientOptions(backend.command('drain <service> <backend>'))
@@ -279,8 +277,7 @@ export function buildProgram(): Command {
       const { client, json } = context(cmd);
       const { key } = parseBackendRef(ref);
       const v = await client.post<BackendView>(`${backendPath(svc, key)}/enable`);
-      if (json) printJson(v);
-      else print(`backend ${key} of ${svc}: ${v.state}`);
+      answer(json, v, () => `backend ${key} of ${svc}: ${v.state}`);
     });
 
   withClientOptions(backend.command('weight <service> <backend> <weight>'))
@@ -289,8 +286,7 @@ export function buildProgram(): Command {
       const { client, json } = context(cmd);
       const { key } = parseBackendRef(ref);
       const v = await client.put<BackendView>(`${backendPath(svc, key)}/weight`, { weight: parseIntArg(w, 'weight', 0, 1_000_000) });
-      if (json) printJson(v);
-      else print(`backend ${key} of ${svc}: weight ${v.weight}`);
+      answer(json, v, () => `backend ${key} of ${svc}: weight ${v.weight}`);
     });
 
   withClientOptions(backend.command('remove <service> <backend>'))
@@ -305,8 +301,7 @@ export function buildProgram(): Command {
     .action(async (svc: string, _o: unknown, cmd: Command) => {
       const { client, json } = context(cmd);
       const list = await client.get<BackendView[]>(`${servicePath(svc)}/backends`);
-      if (json) printJson(list);
-      else print(backendsTable(list));
+      answer(json, list, () => backendsTable(list));
     });
 
   // ---- switches
@@ -317,8 +312,7 @@ export function buildProgram(): Command {
       const { client, json } = context(cmd);
       if (!['ovs', 'openflow13', 'auto'].includes(profile)) throw new CliError(`bad profile "${profile}": expected ovs, openflow13 or auto`);
       const v = await client.put<{ dpid: string; profile: string }>(`/switches/${encodeURIComponent(dpid)}/profile`, { profile });
-      if (json) printJson(v);
-      else print(`switch ${v.dpid}: profile ${v.profile}`);
+      answer(json, v, () => `switch ${v.dpid}: profile ${v.profile}`);
     });
 
   // ---- status, events, watch
@@ -329,8 +323,7 @@ export function buildProgram(): Command {
       const st = await client.get<StatusView>('/status');
       // A controller that runs alone answers 404 here.
       const cluster = await client.get<ClusterInfo>('/cluster').catch(() => undefined);
-      if (json) printJson(cluster ? { ...st, cluster } : st);
-      else print(cluster ? `${statusText(st)}\n\n${clusterText(cluster)}` : statusText(st));
+      answer(json, cluster ? { ...st, cluster } : st, () => cluster ? `${statusText(st)}\n\n${clusterText(cluster)}` : statusText(st));
     });
 
   withClientOptions(program.command('events'))
@@ -342,8 +335,7 @@ export function buildProgram(): Command {
       const after = parseIntArg(o.after, 'event id', 0, Number.MAX_SAFE_INTEGER);
       const limit = parseIntArg(o.limit, 'limit', 1, 1000);
       const list = await client.get<StoredEvent[]>(`/events?after=${after}&limit=${limit}`);
-      if (json) printJson(list);
-      else print(list.length ? groupSlotMoves(list).map(describeGroup).join('\n') : 'no events');
+      answer(json, list, () => list.length ? groupSlotMoves(list).map(describeGroup).join('\n') : 'no events');
     });
 
   withClientOptions(program.command('watch'))

@@ -6,12 +6,11 @@ import { L2Forwarding } from '../../apps/l2/forwarding.js';
 import { LoadBalancer } from '../../apps/lb/app.js';
 import { ClusterMember, clusterEtcdClient } from '../../controller/cluster.js';
 import { Controller } from '../../controller/index.js';
-import { assertBindAllowed } from '../../controller/management/auth.js';
 import { startLbManagementServer } from '../../apps/lb/web/server.js';
 import { startFollowerServer, type FollowerServer } from '../../controller/management/follower.js';
 import { EtcdStore } from '../../db/etcd-store.js';
 import { CliError } from './errors.js';
-import { loadStartTls, urlHost, type EtcdOptions, type LogLevel, type StartOptions } from './start-options.js';
+import { checkApiBind, loadStartTls, urlHost, type EtcdOptions, type LogLevel, type StartOptions } from './start-options.js';
 
 export type { EtcdOptions } from './start-options.js';
 
@@ -28,11 +27,7 @@ function fatal(out: NodeJS.WritableStream, why: string): never {
 }
 
 export async function startClusterMember(o: StartOptions & { etcd: EtcdOptions }): Promise<ClusterRunning> {
-  try {
-    assertBindAllowed(o.api.host, o.token);
-  } catch (err) {
-    throw new CliError((err as Error).message);
-  }
+  checkApiBind(o);
   const { tls, apiPems } = loadStartTls(o);
   const out = o.out ?? process.stdout;
   const prefix = o.etcd.prefix.endsWith('/') ? o.etcd.prefix : `${o.etcd.prefix}/`;

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import type { LoadBalancerOptions } from '../../apps/lb/app.js';
 import type { ControllerOptions, TlsOptions } from '../../controller/index.js';
+import { assertBindAllowed } from '../../controller/management/auth.js';
 import { checkTlsMaterial } from '../../controller/tls-check.js';
 import type { HostPort } from './args.js';
 import { CliError } from './errors.js';
@@ -57,6 +58,15 @@ function readPem(file: string, what: string): Buffer {
 
 export function urlHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
+}
+
+/** Refuses an open API (another host may reach it, and there is no token): one clear line. */
+export function checkApiBind(o: Pick<StartOptions, 'api' | 'token'>): void {
+  try {
+    assertBindAllowed(o.api.host, o.token);
+  } catch (err) {
+    throw new CliError((err as Error).message);
+  }
 }
 
 /** Reads and checks the OpenFlow and API TLS material, before anything listens: a bad file is one clear line. */

@@ -3,12 +3,11 @@
 import { L2Forwarding } from '../../apps/l2/forwarding.js';
 import { LoadBalancer } from '../../apps/lb/app.js';
 import { Controller } from '../../controller/index.js';
-import { assertBindAllowed } from '../../controller/management/auth.js';
 import type { ManagementServer } from '../../controller/management/server.js';
 import { startLbManagementServer } from '../../apps/lb/web/server.js';
 import { Store } from '../../db/store.js';
 import { CliError } from './errors.js';
-import { loadStartTls, urlHost, type LogLevel, type StartOptions } from './start-options.js';
+import { checkApiBind, loadStartTls, urlHost, type LogLevel, type StartOptions } from './start-options.js';
 
 export { loadStartTls, urlHost, type LogLevel, type StartOptions } from './start-options.js';
 
@@ -25,11 +24,7 @@ export interface Running {
 /** Starts everything; the returned handle stops it. */
 export async function startHoldfast(o: StartOptions): Promise<Running> {
   // Refuse an open API before touching anything else.
-  try {
-    assertBindAllowed(o.api.host, o.token);
-  } catch (err) {
-    throw new CliError((err as Error).message);
-  }
+  checkApiBind(o);
   const { tls, apiPems } = loadStartTls(o);
   const level = o.logLevel as LogLevel | undefined;
 

@@ -1,7 +1,8 @@
 // A packet as the fake flow table sees it: the header fields a match can name, by OXM name, in the
-// codec's own value types (numbers, bigint metadata, MAC and IPv4 text), so a test writes and
+// codec's own value types (numbers, bigint metadata, MAC and IP address text), so a test writes and
 // reads them the way it writes flow-mods. Matching compares values as bit strings (bigint).
-import { bufferToMac, ipv4ToNumber, numberToIpv4, parseIpv6 } from '../../openflow/packet/addr.js';
+import { bufferToIpv6, bufferToMac, ipv4ToNumber, numberToIpv4, parseIpv6 } from '../../openflow/packet/addr.js';
+import { OXM_BASIC, OXM_VALUE_BYTES } from '../../openflow/oxm-fields.js';
 import { buildArpReply, buildArpRequest, buildIpv4Tcp, buildIpv4Udp } from '../../openflow/packet/build.js';
 import { parsePacket } from '../../openflow/packet/parse.js';
 import { ETH_TYPE, IP_PROTO, type FlowKey } from '../../openflow/packet/types.js';
@@ -10,20 +11,13 @@ import type { OxmBasicName, OxmValue } from '../../openflow/types.js';
 /** The fields of one packet (plus in_port and metadata, which travel with it through the pipeline). */
 export type Packet = { [K in OxmBasicName]?: OxmValue };
 
-/** How a field's value is written in a Packet. */
-type Kind = 'num' | 'big' | 'mac' | 'ipv4';
+/** Fields whose value uses fewer bits than its bytes hold (OpenFlow 1.3 section 7.2.3.7): an
+ * unmasked match on one covers only these. Every other field is as wide as its bytes. */
+const SIGNIFICANT_BITS: { [K in OxmBasicName]?: number } = { vlan_vid: 13, ip_dscp: 6, ip_ecn: 2, tcp_flags: 12 };
 
-/** Fields the fake understands by width and kind (others still match, compared as given). */
-const KINDS: { [K in OxmBasicName]?: { kind: Kind; bits: number } } = {
-  in_port: { kind: 'num', bits: 32 }, metadata: { kind: 'big', bits: 64 },
-  eth_dst: { kind: 'mac', bits: 48 }, eth_src: { kind: 'mac', bits: 48 }, eth_type: { kind: 'num', bits: 16 },
-  vlan_vid: { kind: 'num', bits: 13 }, ip_dscp: { kind: 'num', bits: 6 }, ip_ecn: { kind: 'num', bits: 2 }, ip_proto: { kind: 'num', bits: 8 },
-  ipv4_src: { kind: 'ipv4', bits: 32 }, ipv4_dst: { kind: 'ipv4', bits: 32 },
-  tcp_src: { kind: 'num', bits: 16 }, tcp_dst: { kind: 'num', bits: 16 }, udp_src: { kind: 'num', bits: 16 }, udp_dst: { kind: 'num', bits: 16 },
-  tcp_flags: { kind: 'num', bits: 12 }, icmpv4_type: { kind: 'num', bits: 8 }, icmpv4_code: { kind: 'num', bits: 8 },
-  arp_op: { kind: 'num', bits: 16 }, arp_spa: { kind: 'ipv4', bits: 32 }, arp_tpa: { kind: 'ipv4', bits: 32 },
-  arp_sha: { kind: 'mac', bits: 48 }, arp_tha: { kind: 'mac', bits: 48 },
-};
+function widthOf(name: OxmBasicName): number {
+  return SIGNIFICANT_BITS[name] ?? OXM_VALUE_BYTES[OXM_BASIC[name].kind] * 8;
+}
 
 /** A field value as bits. Text is a MAC ("aa:bb:.."), an IPv4 dotted quad or an IPv6 address. */
 export function toBits(v: OxmValue): bigint {
@@ -36,25 +30,22 @@ export function toBits(v: OxmValue): bigint {
   return BigInt(`0x${six.toString('hex')}`);
 }
 
-/** Bits back to the field's written form (numbers for ports and codes, text for addresses). */
+/** Bits back to the field's written form, the codec's value type for its kind in the one field
+ * table (numbers for ports and codes, bigint for 64-bit fields, text for addresses). */
 export function fromBits(name: OxmBasicName, bits: bigint): OxmValue {
-  const k = KINDS[name];
-  const kind: Kind = k?.kind ?? (bits <= BigInt(Number.MAX_SAFE_INTEGER) ? 'num' : 'big');
-  switch (kind) {
-    case 'num': return Number(bits);
-    case 'big': return bits;
+  const bytes = (n: number): Buffer => Buffer.from((bits & ((1n << BigInt(n * 8)) - 1n)).toString(16).padStart(n * 2, '0'), 'hex');
+  switch (OXM_BASIC[name].kind) {
+    case 'u8': case 'u16': case 'u24': case 'u32': return Number(bits);
+    case 'u64': return bits;
     case 'ipv4': return numberToIpv4(Number(bits & 0xffff_ffffn));
-    case 'mac': {
-      const b = Buffer.alloc(6);
-      b.writeUIntBE(Number(bits & 0xffff_ffff_ffffn), 0, 6);
-      return bufferToMac(b);
-    }
+    case 'mac': return bufferToMac(bytes(6));
+    case 'ipv6': return bufferToIpv6(bytes(16));
   }
 }
 
 /** All ones over the field's width (an unmasked match). */
 export function fullMask(name: OxmBasicName): bigint {
-  return (1n << BigInt(KINDS[name]?.bits ?? 128)) - 1n;
+  return (1n << BigInt(widthOf(name))) - 1n;
 }
 
 /** The fields of an Ethernet frame arriving on `inPort` (IPv4 TCP/UDP/ICMP and ARP are read). */

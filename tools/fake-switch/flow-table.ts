@@ -10,16 +10,22 @@
 // goto_table; actions output (IN_PORT resolved, CONTROLLER becomes a packet-in), group, set_field,
 // push/pop_vlan, and Nicira resubmit(,table), learn and fin_timeout; groups all, select (a bucket
 // chosen by a hash of the flow's 5-tuple, weights honoured), indirect, fast failover (first bucket).
-// Not modelled (reported in `unsupported`): meters, TTL and MPLS actions, other experimenters.
+// The Nicira actions are the codec's typed ones (openflow/nicira.ts): messages reach the table
+// decoded from their bytes, and the codec types an NX action only when those bytes say exactly
+// that action, so the fake still does what the bytes say.
+// Not modelled (reported in `unsupported`): meters, TTL and MPLS actions, other experimenter
+// actions (including NX actions, or forms of them, the codec leaves raw).
 import { match as matchOn } from 'ts-pattern';
 import { decodeMessage } from '../../openflow/messages.js';
 import type {
-  Action, Bucket, FlowRemovedReason, FlowStats, GroupDesc, GroupType, Instruction, Match, MessageOf, OfMessage, OxmBasicName, OxmField,
+  Action, Bucket, FlowRemovedReason, FlowStats, GroupDesc, GroupType, Instruction, LearnAction, Match, MessageOf, OfMessage,
+  OxmBasicName, OxmField,
 } from '../../openflow/types.js';
 import { OFPFF, OFPG, OFPP, OFPTT_ALL } from '../../openflow/types.js';
 import { flowHash, fromBits, fullMask, toBits, type Packet } from './fields.js';
-import { readNx, wireForm, type LearnRead } from './nicira.js';
+import { NX_LEARN_F, NX_VENDOR_ID } from '../../openflow/nicira.js';
 import { oxm } from '../../openflow/oxm.js';
+import { basicFieldOfHeader } from '../../openflow/oxm-fields.js';
 
 /** One field of a match as bits: the packet's field, masked, must equal `value`. */
 interface MatchBits {
@@ -103,6 +109,8 @@ export interface FlowTableOptions {
 
 const MAX_DEPTH = 64;
 const TCP_FIN_OR_RST = 0x05;
+/** resubmit(,255): the table the resubmitting entry is in (Open vSwitch's reading of table 255). */
+const RESUBMIT_THIS_TABLE = 255;
 const FMF = { BAD_TABLE_ID: 2, OVERLAP: 3 } as const;
 const GMF = { GROUP_EXISTS: 0, INVALID_GROUP: 1, UNKNOWN_GROUP: 8 } as const;
 const BAC_BAD_OUT_GROUP = 9;
@@ -411,8 +419,7 @@ export class FlowTable {
   }
 
   private exec(actions: Action[], p: Packet, v: Verdict, e: FlowEntry | null, reason: 'action' | 'group', depth: number): void {
-    for (const sent of actions) {
-      const a = wireForm(sent);
+    for (const a of actions) {
       matchOn(a)
         .with({ type: 'output' }, (o) => {
           const port = o.port === OFPP.IN_PORT ? Number(p.in_port ?? 0) : o.port;
@@ -424,26 +431,18 @@ export class FlowTable {
         .with({ type: 'set_field' }, (s) => setField(p, s.field, v))
         .with({ type: 'push_vlan' }, () => void (p.vlan_vid = 0x1000))
         .with({ type: 'pop_vlan' }, () => void delete p.vlan_vid)
-        .with({ type: 'experimenter' }, (x) => {
-          const nx = readNx(x);
-          if (nx === null) {
-            v.unsupported.push(`experimenter 0x${x.experimenter.toString(16)}`);
-            return;
-          }
-          matchOn(nx)
-            .with({ nx: 'resubmit' }, (r) => {
-              const saved = p.in_port;
-              if (r.inPort >= 0) p.in_port = r.inPort;
-              this.runTable(r.table === 255 ? (e?.tableId ?? 0) : r.table, p, v, [], depth + 1);
-              p.in_port = saved;
-            })
-            .with({ nx: 'learn' }, (l) => v.learned.push(this.learn(l.learn, p)))
-            .with({ nx: 'fin_timeout' }, (f) => {
-              if (e && typeof p.tcp_flags === 'number' && p.tcp_flags & TCP_FIN_OR_RST) this.finTimeout(e, f.idle, f.hard);
-            })
-            .with({ nx: 'unsupported' }, (u) => void v.unsupported.push(`nicira action ${u.subtype}`))
-            .exhaustive();
+        .with({ type: 'nx_resubmit' }, (r) => this.runTable(r.table === RESUBMIT_THIS_TABLE ? (e?.tableId ?? 0) : r.table, p, v, [], depth + 1))
+        .with({ type: 'nx_learn' }, (l) => {
+          const learned = this.learn(l, p);
+          if (typeof learned === 'string') v.unsupported.push(learned);
+          else v.learned.push(learned);
         })
+        .with({ type: 'nx_fin_timeout' }, (f) => {
+          if (e && typeof p.tcp_flags === 'number' && p.tcp_flags & TCP_FIN_OR_RST) this.finTimeout(e, f.idleTimeout, f.hardTimeout);
+        })
+        .with({ type: 'experimenter' }, (x) => void v.unsupported.push(
+          x.experimenter === NX_VENDOR_ID && x.data.length >= 2 ? `nicira action ${x.data.readUInt16BE(0)}` : `experimenter 0x${x.experimenter.toString(16)}`,
+        ))
         .otherwise((other) => void v.unsupported.push(`action ${other.type}`));
     }
   }
@@ -471,35 +470,41 @@ export class FlowTable {
     if (hard > 0 && (e.hardTimeout === 0 || hard < e.hardTimeout)) e.hardTimeout = hard;
   }
 
-  /** A learn action: the entry its specs describe, built from this packet, added (or refreshed). */
-  private learn(l: LearnRead, p: Packet): FlowEntry {
+  /** A learn action: the entry its specs describe, built from this packet, added (or refreshed);
+   * or why not, for a spec naming a field the fake has no packet field for. */
+  private learn(l: LearnAction, p: Packet): FlowEntry | string {
     const fields = new Map<OxmBasicName, { value: bigint; mask: bigint }>();
     const actions: Action[] = [];
     const bitsOf = (name: OxmBasicName, ofs: number, n: number): bigint => (toBits(p[name] ?? 0) >> BigInt(ofs)) & ((1n << BigInt(n)) - 1n);
-    const put = (name: OxmBasicName, ofs: number, n: number, value: bigint): void => {
-      const mask = ((1n << BigInt(n)) - 1n) << BigInt(ofs);
+    const put = (name: OxmBasicName, n: number, value: bigint): void => {
+      const mask = (1n << BigInt(n)) - 1n;
       const f = fields.get(name) ?? { value: 0n, mask: 0n };
-      fields.set(name, { value: (f.value & ~mask) | ((value << BigInt(ofs)) & mask), mask: f.mask | mask });
+      fields.set(name, { value: (f.value & ~mask) | (value & mask), mask: f.mask | mask });
     };
-    const load = (name: OxmBasicName, ofs: number, n: number, value: bigint): void => {
-      const mask = ((1n << BigInt(n)) - 1n) << BigInt(ofs);
-      const full = mask === fullMask(name);
-      actions.push({ type: 'set_field', field: oxm(name, fromBits(name, value << BigInt(ofs)), full ? undefined : fromBits(name, mask)) });
+    const load = (name: OxmBasicName, n: number, value: bigint): void => {
+      const mask = (1n << BigInt(n)) - 1n;
+      actions.push({ type: 'set_field', field: oxm(name, fromBits(name, value & mask), mask === fullMask(name) ? undefined : fromBits(name, mask)) });
     };
     for (const s of l.specs) {
+      // The packet fields a spec names (the one field table maps NXM headers to them). Matches and
+      // loads take whole fields: the codec types only specs that use them from bit 0, full width.
+      const dst = basicFieldOfHeader(s.field.header);
+      const src = s.kind === 'match_from' ? basicFieldOfHeader(s.from.header) : dst;
+      if (dst === undefined || src === undefined) return `learn ${s.kind} on ${s.field.name}: field not modelled`;
       matchOn(s)
-        .with({ kind: 'match' }, (x) => put(x.dst.name, x.dst.ofs, x.dst.bits, bitsOf(x.src.name, x.src.ofs, x.src.bits)))
-        .with({ kind: 'match_value' }, (x) => put(x.dst.name, x.dst.ofs, x.dst.bits, x.value))
-        .with({ kind: 'load' }, (x) => load(x.dst.name, x.dst.ofs, x.dst.bits, bitsOf(x.src.name, x.src.ofs, x.src.bits)))
-        .with({ kind: 'load_value' }, (x) => load(x.dst.name, x.dst.ofs, x.dst.bits, x.value))
-        .with({ kind: 'output' }, (x) => void actions.push({ type: 'output', port: Number(bitsOf(x.src.name, x.src.ofs, x.src.bits)), maxLen: 0 }))
+        .with({ kind: 'match_field' }, (x) => put(dst, x.field.bits, bitsOf(dst, 0, x.field.bits)))
+        .with({ kind: 'match_from' }, (x) => put(dst, x.field.bits, bitsOf(src, 0, x.field.bits)))
+        .with({ kind: 'match_value' }, (x) => put(dst, x.field.bits, toBits(x.value)))
+        .with({ kind: 'load_value' }, (x) => load(dst, x.field.bits, toBits(x.value)))
+        .with({ kind: 'output_field' }, (x) => void actions.push({ type: 'output', port: Number(bitsOf(dst, x.ofs, x.bits)), maxLen: 0 }))
         .exhaustive();
     }
     const match: OxmField[] = [...fields].map(([name, f]) => oxm(name, fromBits(name, f.value), f.mask === fullMask(name) ? undefined : fromBits(name, f.mask)));
+    const fin = { idle: l.finIdleTimeout ?? 0, hard: l.finHardTimeout ?? 0 };
     return this.install({
-      tableId: l.table, priority: l.priority, match, cookie: l.cookie, idleTimeout: l.idleTimeout, hardTimeout: l.hardTimeout,
-      flags: l.flags & 1 ? OFPFF.SEND_FLOW_REM : 0, instructions: [{ type: 'apply_actions', actions }], learned: true,
-      ...(l.finIdleTimeout || l.finHardTimeout ? { fin: { idle: l.finIdleTimeout, hard: l.finHardTimeout } } : {}),
+      tableId: l.table, priority: l.priority, match, cookie: l.cookie, idleTimeout: l.idleTimeout, hardTimeout: l.hardTimeout ?? 0,
+      flags: l.flags & NX_LEARN_F.SEND_FLOW_REM ? OFPFF.SEND_FLOW_REM : 0, instructions: [{ type: 'apply_actions', actions }], learned: true,
+      ...(fin.idle || fin.hard ? { fin } : {}),
     });
   }
 }

@@ -4,5 +4,4 @@
 export * from './fields.js';
 export * from './flow-table.js';
 export * from './handshake.js';
-export { readNx, type NxAction, type LearnRead, type LearnSpecRead } from './nicira.js';
 export { FakeSwitch, type FakeSwitchOptions } from './switch.js';

@@ -7,7 +7,7 @@ import { oxm } from '../../../openflow/oxm.js';
 import type { Action, Bucket, Instruction, MessageOf, OxmBasicName, OxmValue } from '../../../openflow/types.js';
 import { OFPFF, OFPP } from '../../../openflow/types.js';
 import { extractFlowKey } from '../../../openflow/packet/flowkey.js';
-import { FlowTable, TCP, arpRequest, frameOfPacket, packetOfFlowKey, packetOfFrame, tcpPacket, udpPacket, type FlowTableOptions, type Packet } from '../../../tools/fake-switch/index.js';
+import { FlowTable, TCP, arpRequest, frameOfPacket, fromBits, fullMask, packetOfFlowKey, packetOfFrame, tcpPacket, udpPacket, type FlowTableOptions, type Packet } from '../../../tools/fake-switch/index.js';
 
 type FlowModInput = Partial<Omit<MessageOf<'flow_mod'>, 'type' | 'version' | 'xid'>>;
 
@@ -58,6 +58,14 @@ describe('lookup', () => {
     expect(t.trace(arp)).toMatchObject({ outputs: [], misses: [0] });
     // A UDP packet has no tcp_dst: the TCP rule cannot match it.
     expect(ports(udpPacket({ inPort: 1, ethDst: '02:00:00:00:00:aa', src: '172.16.0.1', dst: '10.0.0.100', srcPort: 5, dstPort: 443 }), t)).toEqual([1]);
+  });
+
+  it('reads field bits back in the codec value type for the field, over the field width', () => {
+    expect(fromBits('ipv6_src', (0x2001_0db8n << 96n) | 1n)).toBe('2001:db8::1');
+    expect(fromBits('arp_sha', 0x0200_0000_000bn)).toBe('02:00:00:00:00:0b');
+    expect(fromBits('tunnel_id', 5n)).toBe(5n);
+    expect(fromBits('sctp_dst', 80n)).toBe(80);
+    expect([fullMask('sctp_dst'), fullMask('pbb_isid'), fullMask('vlan_vid'), fullMask('ipv6_dst')]).toEqual([0xffffn, 0xff_ffffn, 0x1fffn, (1n << 128n) - 1n]);
   });
 
   it('a packet read from a frame and rebuilt as one keeps its fields; a flow key gives the same packet', () => {
@@ -253,5 +261,29 @@ describe('pipeline', () => {
     const { t, add } = rig();
     add({ match: [], instructions: apply({ type: 'dec_nw_ttl' }, out(1)) });
     expect(t.trace(syn()).unsupported).toEqual(['action dec_nw_ttl']);
+  });
+
+  it('NX actions the codec leaves raw (another subtype, a form it would not write) are reported, not run', () => {
+    const { t, add } = rig();
+    // NXAST_RESUBMIT (subtype 1, "resubmit:2"): not one the codec types.
+    const resubmitToPort = Buffer.from('0001000200000000', 'hex');
+    // resubmit(,1) with a reserved byte set: not the bytes the codec writes for it, so it stays raw.
+    const oddResubmit = Buffer.from('000efff801000001', 'hex');
+    add({ tableId: 1, match: [], instructions: apply(out(7)) });
+    add({ match: [], instructions: apply(
+      { type: 'experimenter', experimenter: 0x2320, data: resubmitToPort },
+      { type: 'experimenter', experimenter: 0x2320, data: oddResubmit },
+      { type: 'experimenter', experimenter: 0x4f4e4600, data: Buffer.alloc(8) },
+      out(1),
+    ) });
+    expect(t.flows(0)[0].instructions).toEqual(apply(
+      { type: 'experimenter', experimenter: 0x2320, data: resubmitToPort },
+      { type: 'experimenter', experimenter: 0x2320, data: oddResubmit },
+      { type: 'experimenter', experimenter: 0x4f4e4600, data: Buffer.alloc(8) },
+      out(1),
+    ));
+    const v = t.trace(syn());
+    expect(v.unsupported).toEqual(['nicira action 1', 'nicira action 14', 'experimenter 0x4f4e4600']);
+    expect(v.outputs.map((o) => o.port)).toEqual([1]);
   });
 });

@@ -1,13 +1,8 @@
-// A small seeded PRNG (mulberry32) so property tests are reproducible.
+// A small seeded PRNG (mulberry32) so property tests are reproducible, with integer and pick helpers.
+import { mulberry32 } from '../../helpers/prng.js';
+
 export function prng(seed: number): { next(): number; int(lo: number, hi: number): number; pick<T>(xs: readonly T[]): T } {
-  let a = seed >>> 0;
-  const next = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
   return {
     next,
     /** Integer in [lo, hi]. */

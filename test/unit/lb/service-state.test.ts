@@ -14,9 +14,9 @@ function backend(id: number, state: Backend['state'] = 'active'): Backend {
 
 function setUp(): ServiceState {
   const st = new ServiceState(service, new SlotTable({ slots: 4, windows: { minMs: 1000, quietMs: 500, maxMs: 5000 }, maxQuerySlots: 4, tracking: 'migrations' }));
-  st.addBackend(backend(1));
+  st.addBackend(backend(1), 0);
   st.rebalance(0); // all four slots to backend 1 at once (nobody owned them)
-  st.addBackend(backend(2));
+  st.addBackend(backend(2), 0);
   st.rebalance(0); // two slots migrate 1 → 2 through query state
   return st;
 }
@@ -39,7 +39,7 @@ describe('ServiceState.decide', () => {
     // The pin expires; the flow comes back while the slot is still migrating: the registry sends it home.
     st.pinGone(DP, 0x0a000002, 40001, 1);
     expect(st.pinsOf(1)).toBe(0);
-    st.addBackend(backend(9)); // (targets cache invalidated; unrelated backend)
+    st.addBackend(backend(9), 0); // (targets cache invalidated; unrelated backend)
     expect(st.decide(DP, slot, 0x0a000002, 40001, false, 13)).toMatchObject({ backend: 1, install: true });
   });
 

@@ -5,20 +5,10 @@ import { describe, expect, it } from 'vitest';
 import { decodeMessage, encodeMessage } from '../../../openflow/messages.js';
 import type { OfDecodeErrorKind, OfMessage } from '../../../openflow/types.js';
 import { sampleMessages } from '../../fixtures/openflow/messages.js';
+import { mulberry32 as prng } from '../../helpers/prng.js';
 
 const KINDS: ReadonlySet<OfDecodeErrorKind> = new Set(['truncated', 'bad_length', 'unsupported_version', 'bad_value', 'too_large']);
 
-/** mulberry32: a tiny seeded PRNG, so every run sees the same inputs. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Failure { what: string; hex: string; error: string }
 

@@ -7,7 +7,7 @@ import { readActions, writeActions } from '../../../openflow/actions.js';
 import { encodeMessage } from '../../../openflow/messages.js';
 import { NXM, NX_LEARN_F } from '../../../openflow/nicira.js';
 import { matchValue, oxm, oxmDescriptor } from '../../../openflow/oxm.js';
-import { OXM_BASIC } from '../../../openflow/oxm-fields.js';
+import { basicFieldOfHeader, OXM_BASIC } from '../../../openflow/oxm-fields.js';
 import type { Action, OxmField } from '../../../openflow/types.js';
 
 const hasOfctl = spawnSync('ovs-ofctl', ['--version'], { encoding: 'utf8' }).status === 0;
@@ -60,6 +60,16 @@ describe('the field table', () => {
     expect(NXM.ipSrc.header).toBe(0x00000e04);
     expect(NXM.tcpDst.header).toBe(0x00001402);
     expect(NXM.metadata.header).toBe(0x80000408);
+  });
+
+  it('names the packet field an NXM or OXM basic header stands for, masked or not', () => {
+    expect(basicFieldOfHeader(NXM.inPort.header)).toBe('in_port');
+    expect(basicFieldOfHeader(NXM.ipSrc.header)).toBe('ipv4_src');
+    expect(basicFieldOfHeader(NXM.udpDst.header)).toBe('udp_dst');
+    expect(basicFieldOfHeader(NXM.metadata.header)).toBe('metadata');
+    expect(basicFieldOfHeader(0x80002f08)).toBe('arp_tpa'); // OXM_OF_ARP_TPA_W: code 23, has-mask, 8 bytes
+    expect(basicFieldOfHeader(0x00000406)).toBeUndefined(); // NXM_OF_ETH_SRC: not in the table
+    expect(basicFieldOfHeader(0x00010004)).toBeUndefined(); // NXM_NX_REG0 (class NXM_1)
   });
 
   it('derives descriptors and typed fields from one row per field', () => {

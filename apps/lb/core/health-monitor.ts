@@ -4,23 +4,22 @@
 // come back through the monitor's flows (pipeline.ts monitorFlows). Without a monitor address,
 // HTTP checks run from the controller host (Node's http client) and tcp/udp checks fall back to
 // the ARP liveness the app already does. Port status (link down, port deleted) takes the backends
-// behind the port down at once. The app applies status changes (LoadBalancer.healthChanged).
+// behind the port down at once. The core applies status changes (LbCore.healthChanged).
+// Part of the pure core: time comes in, packets and HTTP checks go out as effects (effects.ts).
 
-import { request as httpGet } from 'node:http';
-import type { SwitchHandle } from '../../controller/app.js';
-import type { Logger } from '../../controller/log.js';
-import { inPortOf } from '../../openflow/oxm.js';
-import { OFPP, OFP_NO_BUFFER, type MessageOf } from '../../openflow/types.js';
-import type { HealthView, MonitorView } from './control.js';
+import { output, packetOut } from '../../../openflow/builders.js';
+import { OFPP, type MessageOf } from '../../../openflow/types.js';
+import type { HealthView, MonitorView } from '../control.js';
 import {
   firstCheckAt, httpResult, initialHealth, portDown, stepHealth, type BackendHealth, type CheckResult, type HealthSpec, type HealthStatus,
-} from './health.js';
-import { canServe, type Backend, type Service } from './model.js';
+} from '../health.js';
+import { canServe, type Backend, type Service } from '../model.js';
 import {
   classifyMonitorPacket, monitorArpReply, PROBE_PORT_MAX, PROBE_PORT_MIN, tcpSyn, udpProbe, type MonitorAddress, type ProbeTarget,
-} from './probe-packets.js';
-import { onIcmpUnreachable, onTcpAnswer, onTimeout, onUdpAnswer, type Probe, type ProbeStep } from './probe-session.js';
-import type { ServiceState } from './service-state.js';
+} from '../probe-packets.js';
+import { onIcmpUnreachable, onTcpAnswer, onTimeout, onUdpAnswer, type Probe, type ProbeStep } from '../probe-session.js';
+import type { ServiceState } from '../service-state.js';
+import type { Effects, SwitchInfo } from './effects.js';
 
 /** How a service's backends are checked, given its settings and whether a monitor address is set. */
 export type CheckMode = 'switch' | 'host' | 'arp' | 'none';
@@ -32,12 +31,11 @@ export function checkMode(spec: Pick<HealthSpec, 'type'>, monitor: MonitorAddres
 }
 
 /** Where a probe to a backend goes: its edge switch, the port behind which it sits, its MAC. */
-export interface Edge { sw: SwitchHandle; port: number; mac: string }
+export interface Edge { sw: SwitchInfo; port: number; mac: string }
 
 /** What the monitor needs from the app. */
 export interface HealthHost {
-  clock(): number;
-  switches(): readonly SwitchHandle[];
+  switches(): readonly SwitchInfo[];
   services(): Iterable<ServiceState>;
   serviceById(id: number): ServiceState | undefined;
   servesSwitch(s: Service, dpid: string): boolean;
@@ -45,8 +43,14 @@ export interface HealthHost {
   arpFresh(st: ServiceState, b: Backend): boolean;
   /** A status change decided by checks or port status; `check` names what decided it. */
   healthChanged(st: ServiceState, b: Backend, to: HealthStatus, reason: string, check: string): void;
-  log?: Logger;
+  /** Where what the monitor decides goes (the effects of the core call being handled). */
+  fx(): Effects;
+  /** [0, 1): TCP probes' initial sequence numbers. */
+  random(): number;
 }
+
+/** How an HTTP check from this host ended (the shell ran it). */
+export type HttpOutcome = { kind: 'status'; status: number } | { kind: 'timeout' } | { kind: 'error'; code: string };
 
 interface Record {
   health: BackendHealth;
@@ -66,6 +70,9 @@ export class HealthMonitor {
   private readonly edges = new Map<string, { dpid: string; port: number }>();
   private nextPort = PROBE_PORT_MIN;
   private readonly macBytes: Buffer | undefined;
+  /** HTTP checks from this host in flight, by token. */
+  private readonly httpChecks = new Map<number, { backendId: number; serviceId: number; rec: Record; spec: HealthSpec; startedAt: number }>();
+  private nextToken = 1;
   readonly counters: MonitorCounters = { probesSent: 0, answers: 0, timeouts: 0, framesSent: 0 };
 
   constructor(private readonly host: HealthHost, readonly monitor: MonitorAddress | undefined) {
@@ -172,7 +179,7 @@ export class HealthMonitor {
       ? { mac: edge.mac, ip: b.ip, port: b.port ?? s.port }
       : { mac: edge.mac, ip: s.vip, port: s.port };
     const kind = spec.type === 'udp' ? 'udp' : spec.type === 'http' ? 'http' : 'tcp';
-    const seq = (Math.random() * 0x1_0000_0000) >>> 0;
+    const seq = (this.host.random() * 0x1_0000_0000) >>> 0;
     const p: Probe = {
       kind, backendId: b.id, serviceId: s.id, port, target, seq, sentAt: now, deadline: now + spec.timeoutMs,
       phase: 'open', sent: 0, dpid: edge.sw.dpidHex, outPort: edge.port, ...(kind === 'http' ? { http: spec.http } : {}),
@@ -183,9 +190,9 @@ export class HealthMonitor {
     this.out(edge.sw, edge.port, kind === 'udp' ? udpProbe(m, target, port) : tcpSyn(m, target, port, seq));
   }
 
-  private out(sw: SwitchHandle, port: number, data: Buffer): void {
+  private out(sw: SwitchInfo, port: number, data: Buffer): void {
     this.counters.framesSent++;
-    sw.send({ type: 'packet_out', bufferId: OFP_NO_BUFFER, inPort: OFPP.CONTROLLER, actions: [{ type: 'output', port, maxLen: 0 }], data });
+    this.host.fx().send(sw.dpid, packetOut({ actions: [output(port)], data }));
   }
 
   /** A probe is over (or moves on): send what it says, record its result. */
@@ -212,58 +219,53 @@ export class HealthMonitor {
   // ------------------------------------------------------------------------------------------
   // HTTP from the controller host (no monitor address)
 
-  private httpFromHost(st: ServiceState, b: Backend, rec: Record, spec: HealthSpec, started: number): void {
+  private httpFromHost(st: ServiceState, b: Backend, rec: Record, spec: HealthSpec, now: number): void {
     rec.inflight = -1;
     const port = st.service.mode === 'nat' ? b.port ?? st.service.port : st.service.port;
-    const t0 = this.host.clock();
-    let done = false;
-    const end = (r: CheckResult): void => {
-      if (done) return;
-      done = true;
-      const cur = this.records.get(b.id);
-      if (cur !== rec) return; // forgotten or reset meanwhile
-      delete rec.inflight;
-      const stNow = this.host.serviceById(st.service.id);
-      const bNow = stNow?.backends.get(b.id);
-      if (stNow && bNow) this.apply(stNow, bNow, rec, r, this.host.clock());
-    };
+    const token = this.nextToken++;
+    this.httpChecks.set(token, { backendId: b.id, serviceId: st.service.id, rec, spec, startedAt: now });
     this.counters.probesSent++;
-    const req = httpGet({ host: b.ip, port, path: spec.http.path, method: 'GET', timeout: spec.timeoutMs, agent: false, headers: { 'user-agent': 'holdfast-health', connection: 'close' } }, (res) => {
-      res.resume();
-      end(httpResult(res.statusCode ?? 0, spec.http.status, this.host.clock() - t0));
-      res.destroy();
+    this.host.fx().runtime.push({
+      kind: 'http_check', check: { token, host: b.ip, port, path: spec.http.path, timeoutMs: spec.timeoutMs },
     });
-    req.on('timeout', () => {
-      end({ ok: false, detail: `no HTTP answer within ${spec.timeoutMs} ms` });
-      req.destroy();
-    });
-    req.on('error', (err: NodeJS.ErrnoException) => end({ ok: false, detail: `http: ${err.code ?? err.message}` }));
-    req.end();
-    void started;
+  }
+
+  /** The shell's HTTP check `token` ended. */
+  httpCheckDone(token: number, outcome: HttpOutcome, now: number): void {
+    const c = this.httpChecks.get(token);
+    if (!c) return;
+    this.httpChecks.delete(token);
+    const cur = this.records.get(c.backendId);
+    if (cur !== c.rec) return; // forgotten or reset meanwhile
+    delete c.rec.inflight;
+    const st = this.host.serviceById(c.serviceId);
+    const b = st?.backends.get(c.backendId);
+    if (!st || !b) return;
+    const spec = c.spec;
+    const r: CheckResult = outcome.kind === 'status'
+      ? httpResult(outcome.status, spec.http.status, now - c.startedAt)
+      : outcome.kind === 'timeout'
+        ? { ok: false, detail: `no HTTP answer within ${spec.timeoutMs} ms` }
+        : { ok: false, detail: `http: ${outcome.code}` };
+    this.apply(st, b, c.rec, r, now);
   }
 
   // ------------------------------------------------------------------------------------------
   // Packets to the monitor
 
   /** Handles a packet-in meant for the monitor; false when it is not one. */
-  packetIn(sw: SwitchHandle, msg: MessageOf<'packet_in'>): boolean {
+  packetIn(sw: SwitchInfo, data: Buffer, inPort: number | undefined, now: number): boolean {
     const m = this.monitor;
-    const data = msg.data;
     if (!m || data.length < 14) return false;
     const toMonitorMac = data.compare(this.macBytes!, 0, 6, 0, 6) === 0;
     if (!toMonitorMac && data.readUInt16BE(12) !== 0x0806) return false;
     const c = classifyMonitorPacket(data, m);
     if (!c) return toMonitorMac;
-    const inPort = inPortOf(msg.match);
-    const now = this.host.clock();
     if (c.kind === 'arp-request') {
       if (inPort === undefined) return true;
       this.edges.set(c.spa, { dpid: sw.dpidHex, port: inPort });
       this.counters.framesSent++;
-      sw.send({
-        type: 'packet_out', bufferId: OFP_NO_BUFFER, inPort, actions: [{ type: 'output', port: OFPP.IN_PORT, maxLen: 0 }],
-        data: monitorArpReply(m, c.sha, c.spa),
-      });
+      this.host.fx().send(sw.dpid, packetOut({ inPort, actions: [output(OFPP.IN_PORT)], data: monitorArpReply(m, c.sha, c.spa) }));
       return true;
     }
     const p = this.inflight.get(c.probePort);
@@ -279,11 +281,10 @@ export class HealthMonitor {
   // Port status
 
   /** A port went down (link down, administratively down, or deleted): every backend behind it is down at once. */
-  portStatus(sw: SwitchHandle, msg: MessageOf<'port_status'>): void {
+  portStatus(sw: SwitchInfo, msg: MessageOf<'port_status'>, now: number): void {
     const port = msg.port;
     const gone = msg.reason === 'delete' || (port.state & 1) !== 0 || (port.config & 1) !== 0;
     if (!gone) return;
-    const now = this.host.clock();
     const what = `switch ${sw.dpidHex} port ${port.portNo}${port.name ? ` (${port.name})` : ''}`;
     for (const st of this.host.services()) {
       if (!this.host.servesSwitch(st.service, sw.dpidHex)) continue;
