@@ -53,10 +53,7 @@ const benches: Record<string, Bench> = {
   },
   'crash-vs-failover': {
     describe: 'openflow13 nat, drain under load: no kill vs single controller SIGKILLed (back after 3.5 s, 10 s) vs cluster of 3 losing its leader; broken connections, waiting new ones, udp, drain (root; --rounds 2 --tracking migrations|all --outages 3500,10000)',
-    run: async (_seconds, json) => {
-      const r = await runCrashVsFailoverBench(crashVsFailoverOptionsFrom(process.argv.slice(2)));
-      console.log(json ? JSON.stringify({ bench: 'crash-vs-failover', ...r }, null, 2) : formatCrashVsFailover(r));
-    },
+    run: async (_seconds, json) => printResult('crash-vs-failover', await runCrashVsFailoverBench(crashVsFailoverOptionsFrom(process.argv.slice(2))), formatCrashVsFailover, json),
   },
   codec: {
     describe: 'OpenFlow codec decode/encode rates (packet-in, flow-mod, packet-out, 50-flow stats reply)',
