@@ -1,8 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { assertBindAllowed, isLoopbackHost, tokenMatches } from '../../../controller/management/auth.js';
 import { sampleMetrics, type Reading } from '../../../apps/lb/web/metrics.js';
 import { backendSpec, handleApi, serviceInput } from '../../../apps/lb/web/routes.js';
-import { MemLb } from '../../helpers/mem-lb.js';
+import type { LbControl } from '../../../apps/lb/control.js';
+import { testLb, type TestLb } from '../../helpers/test-lb.js';
 import type { ServiceView } from '../../../apps/lb/control.js';
 
 describe('auth', () => {
@@ -40,13 +41,24 @@ describe('body parsing', () => {
 });
 
 describe('routes', () => {
-  const call = (lb: MemLb, method: string, path: string, body?: unknown, query = '') =>
+  const open: TestLb[] = [];
+  afterEach(async () => {
+    for (const t of open.splice(0)) await t.close();
+  });
+  const newLb = (): LbControl => {
+    const t = testLb();
+    open.push(t);
+    return t.lb;
+  };
+  const call = (lb: LbControl, method: string, path: string, body?: unknown, query = '') =>
     handleApi(lb, { method, path, query: new URLSearchParams(query), body });
 
   it('runs the service and backend lifecycle', () => {
-    const lb = new MemLb();
+    const lb = newLb();
     expect(call(lb, 'POST', '/services', { name: 'web', vip: '10.0.0.100', port: 80, slots: 8 }).status).toBe(201);
-    expect(call(lb, 'POST', '/services/web/backends', { ip: '10.0.0.1', port: 8080 }).status).toBe(201);
+    // A static backend (its MAC and switch port given) is active at once; one found by ARP would
+    // wait in `resolving` for a switch to answer.
+    expect(call(lb, 'POST', '/services/web/backends', { ip: '10.0.0.1', port: 8080, mac: '02:00:00:00:00:01', switchPort: 1 }).status).toBe(201);
     const b = call(lb, 'GET', '/services/web/backends/10.0.0.1%3A8080');
     expect(b.status).toBe(200);
     expect(b.body).toMatchObject({ key: '10.0.0.1:8080', slots: 8, state: 'active' });
@@ -61,8 +73,8 @@ describe('routes', () => {
   });
 
   it('maps errors to statuses with one line', () => {
-    const lb = new MemLb();
-    expect(call(lb, 'GET', '/services/nope')).toEqual({ status: 404, body: { error: 'no service named nope' } });
+    const lb = newLb();
+    expect(call(lb, 'GET', '/services/nope')).toEqual({ status: 404, body: { error: 'no service named "nope"' } });
     expect(call(lb, 'GET', '/nothing')).toEqual({ status: 404, body: { error: 'no such API endpoint: GET /api/nothing' } });
     expect(call(lb, 'PATCH', '/services').status).toBe(405);
     expect(call(lb, 'POST', '/services', { name: 'web', vip: 'x', port: 80 })).toMatchObject({ status: 400 });
