@@ -67,7 +67,7 @@ function collect(ws: WebSocket) {
       const hit = seen.find(pred);
       if (hit) return Promise.resolve(hit);
       return new Promise((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error('timed out waiting for a WebSocket message')), timeoutMs);
+        const t = setTimeout(() => reject(new Error(`timed out waiting for a WebSocket message: ${String(pred)}`)), timeoutMs);
         waiters.push({ pred, resolve: (m) => { clearTimeout(t); resolve(m); } });
       });
     },
@@ -144,6 +144,9 @@ describe('management server', () => {
     const st = await feed.next((m) => m.type === 'state' && m.services[0]!.backends.length === 1);
     expect(st.type === 'state' && st.services[0]!.slotOwners.every((o) => o === '10.0.0.1:8080')).toBe(true);
 
+    // A metrics reading that knows the backend (with no traffic yet) first: a backend new in a
+    // reading has no rate.
+    await feed.next((x) => x.type === 'metrics' && x.sample.backends.length === 1 && x.sample.backends[0]!.packets === 0);
     // The switch now holds one connection entry for the backend, 50 packets and 5000 bytes so far.
     Object.assign(live, { flows: 1, packets: 50n, bytes: 5000n });
     const m = await feed.next((x) => x.type === 'metrics' && x.sample.backends.some((b) => b.packetsPerSec > 0));
