@@ -1,7 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { exportConfig, parseConfig, type DesiredConfig } from '../../../apps/lb/config-file.js';
 import { formatPlan, planApply } from '../../../apps/lb/apply-plan.js';
-import { MemLb } from '../../helpers/mem-lb.js';
+import type { LoadBalancer } from '../../../apps/lb/app.js';
+import { testLb, type TestLb } from '../../helpers/test-lb.js';
 
 function config(text: string): DesiredConfig {
   const r = parseConfig(text);
@@ -19,8 +20,20 @@ services:
       - { address: 10.0.0.12:8080, weight: 3 }
 `;
 
-function liveWith(text: string): MemLb {
-  const lb = new MemLb();
+const open: TestLb[] = [];
+afterEach(async () => {
+  for (const t of open.splice(0)) await t.close();
+});
+
+/** A real load balancer (no switch), closed after the test. */
+function newLb(): LoadBalancer {
+  const t = testLb();
+  open.push(t);
+  return t.lb;
+}
+
+function liveWith(text: string): LoadBalancer {
+  const lb = newLb();
   for (const s of config(text).services) {
     lb.addService(s.spec);
     for (const b of s.backends) lb.addBackend(s.spec.name, b.spec);
@@ -118,7 +131,7 @@ describe('planApply', () => {
     const plan = planApply({ services: [] }, lb.listServices());
     expect(plan.steps.map((s) => s.op)).toEqual(['remove-backend', 'remove-backend']);
     expect(plan.notes[0]).toContain('apply again once they are gone');
-    const empty = new MemLb();
+    const empty = newLb();
     empty.addService({ name: 'web', vip: '10.0.0.100', port: 80 });
     expect(planApply({ services: [] }, empty.listServices()).steps).toEqual([{ op: 'remove-service', service: 'web' }]);
   });

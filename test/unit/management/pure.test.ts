@@ -1,8 +1,11 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { assertBindAllowed, isLoopbackHost, tokenMatches } from '../../../controller/management/auth.js';
 import { sampleMetrics, type Reading } from '../../../apps/lb/web/metrics.js';
 import { backendSpec, handleApi, serviceInput } from '../../../apps/lb/web/routes.js';
-import { MemLb } from '../../helpers/mem-lb.js';
+import type { LbControl } from '../../../apps/lb/control.js';
+import { SWITCH_RETURN_GRACE_MS } from '../../../apps/lb/core/drain.js';
+import { testLb, type TestLb } from '../../helpers/test-lb.js';
+import { until } from '../../helpers/wait-for.js';
 import type { ServiceView } from '../../../apps/lb/control.js';
 
 describe('auth', () => {
@@ -40,13 +43,24 @@ describe('body parsing', () => {
 });
 
 describe('routes', () => {
-  const call = (lb: MemLb, method: string, path: string, body?: unknown, query = '') =>
+  const open: TestLb[] = [];
+  afterEach(async () => {
+    for (const t of open.splice(0)) await t.close();
+  });
+  const newLb = (): LbControl => {
+    const t = testLb();
+    open.push(t);
+    return t.lb;
+  };
+  const call = (lb: LbControl, method: string, path: string, body?: unknown, query = '') =>
     handleApi(lb, { method, path, query: new URLSearchParams(query), body });
 
   it('runs the service and backend lifecycle', () => {
-    const lb = new MemLb();
+    const lb = newLb();
     expect(call(lb, 'POST', '/services', { name: 'web', vip: '10.0.0.100', port: 80, slots: 8 }).status).toBe(201);
-    expect(call(lb, 'POST', '/services/web/backends', { ip: '10.0.0.1', port: 8080 }).status).toBe(201);
+    // A static backend (its MAC and switch port given) is active at once; one found by ARP would
+    // wait in `resolving` for a switch to answer.
+    expect(call(lb, 'POST', '/services/web/backends', { ip: '10.0.0.1', port: 8080, mac: '02:00:00:00:00:01', switchPort: 1 }).status).toBe(201);
     const b = call(lb, 'GET', '/services/web/backends/10.0.0.1%3A8080');
     expect(b.status).toBe(200);
     expect(b.body).toMatchObject({ key: '10.0.0.1:8080', slots: 8, state: 'active' });
@@ -60,9 +74,29 @@ describe('routes', () => {
     expect((events.body as { id: number }[]).map((e) => e.id)).toEqual([2, 3]);
   });
 
+  it('a graceful removal answers draining; the backend goes once its drain completes', async () => {
+    // A clock the test moves, and the real timers (tick every 5 ms) that complete drains.
+    let now = 1_000_000;
+    const t = testLb({ clock: () => now, tickMs: 5 });
+    open.push(t);
+    t.lb.start();
+    const lb = t.lb;
+    call(lb, 'POST', '/services', { name: 'web', vip: '10.0.0.100', port: 80, slots: 8 });
+    call(lb, 'POST', '/services/web/backends', { ip: '10.0.0.1', port: 8080, mac: '02:00:00:00:00:01', switchPort: 1 });
+    expect(call(lb, 'DELETE', '/services/web/backends/10.0.0.1:8080').body).toMatchObject({ state: 'draining', removeWhenDrained: true });
+    // No switch has come back to count its connections yet: the drain waits.
+    await new Promise((r) => setTimeout(r, 50));
+    expect(call(lb, 'GET', '/services/web/backends').body).toMatchObject([{ key: '10.0.0.1:8080', state: 'draining' }]);
+    // Past the grace for switches to return, no switch means no connection anywhere: done.
+    now += SWITCH_RETURN_GRACE_MS;
+    await until('the drain to complete', () => (call(lb, 'GET', '/services/web/backends').body as unknown[]).length === 0, 3000);
+    const states = t.store.eventsSince(0).flatMap((e) => (e.event.type === 'backend_state' ? [`${e.event.to} ${e.event.reason ?? ''}`] : []));
+    expect(states).toEqual(['draining remove requested', 'drained its last connection is gone', 'removed graceful remove completed']);
+  });
+
   it('maps errors to statuses with one line', () => {
-    const lb = new MemLb();
-    expect(call(lb, 'GET', '/services/nope')).toEqual({ status: 404, body: { error: 'no service named nope' } });
+    const lb = newLb();
+    expect(call(lb, 'GET', '/services/nope')).toEqual({ status: 404, body: { error: 'no service named "nope"' } });
     expect(call(lb, 'GET', '/nothing')).toEqual({ status: 404, body: { error: 'no such API endpoint: GET /api/nothing' } });
     expect(call(lb, 'PATCH', '/services').status).toBe(405);
     expect(call(lb, 'POST', '/services', { name: 'web', vip: 'x', port: 80 })).toMatchObject({ status: 400 });

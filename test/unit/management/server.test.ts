@@ -4,22 +4,52 @@ import WebSocket from 'ws';
 import type { ManagementServer } from '../../../controller/management/server.js';
 import { startLbManagementServer } from '../../../apps/lb/web/server.js';
 import type { WsServerMessage } from '../../../apps/lb/web/protocol.js';
-import { MemLb } from '../../helpers/mem-lb.js';
+import { testLb, testLbWithSwitch, type TestLb, type TestLbWithSwitch } from '../../helpers/test-lb.js';
 
-const open: { server: ManagementServer; lb: MemLb }[] = [];
+const open: { server?: ManagementServer; t: TestLb }[] = [];
 afterEach(async () => {
   for (const o of open.splice(0)) {
-    await o.server.close();
-    o.lb.close();
+    await o.server?.close();
+    await o.t.close();
   }
 });
 
-async function start(opts: { host?: string; token?: string } = {}) {
-  const lb = new MemLb();
-  const server = await startLbManagementServer({ host: opts.host ?? '127.0.0.1', port: 0, token: opts.token, control: lb, metricsIntervalMs: 100 });
-  open.push({ server, lb });
+/** A management server on the real load balancer (no switch unless one is given). */
+async function start(opts: { host?: string; token?: string; lb?: TestLb } = {}) {
+  const t = opts.lb ?? testLb();
+  const entry: (typeof open)[number] = { t };
+  open.push(entry);
+  const server = await startLbManagementServer({ host: opts.host ?? '127.0.0.1', port: 0, token: opts.token, control: t.lb, metricsIntervalMs: 100 });
+  entry.server = server;
   const base = `http://127.0.0.1:${server.address.port}`;
-  return { lb, server, base };
+  return { lb: t.lb, server, base };
+}
+
+/** A real load balancer closed after the test, for servers that never start. */
+function lbOnly() {
+  const t = testLb();
+  open.push({ t });
+  return t.lb;
+}
+
+/** A static backend (MAC and switch port given): active at once, no ARP needed. */
+const B1 = { ip: '10.0.0.1', port: 8080, mac: '02:00:00:00:00:01', switchPort: 1 };
+
+/**
+ * The fake switch answers the load balancer's connection counts (aggregate requests for a
+ * backend's pin cookie) with what `live` holds: how many connection entries it has, with their
+ * packets and bytes, the way a switch reports its learned or pinned entries. These counts are
+ * where the real load balancer takes the traffic of exact connection entries from.
+ */
+function answerCounts(t: TestLbWithSwitch, live: { flows: number; packets: bigint; bytes: bigint }): void {
+  t.sw.intercept = (m) => {
+    if (m.type !== 'multipart_request' || m.body.kind !== 'aggregate') return false;
+    t.sw.send({
+      type: 'multipart_reply', version: t.sw.version, xid: m.xid, flags: 0,
+      body: { kind: 'aggregate', flowCount: live.flows, packetCount: live.packets, byteCount: live.bytes },
+    });
+    return true;
+  };
 }
 
 /** Collects a WebSocket's messages; `next(pred)` waits for the first match. */
@@ -37,7 +67,7 @@ function collect(ws: WebSocket) {
       const hit = seen.find(pred);
       if (hit) return Promise.resolve(hit);
       return new Promise((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error('timed out waiting for a WebSocket message')), timeoutMs);
+        const t = setTimeout(() => reject(new Error(`timed out waiting for a WebSocket message: ${String(pred)}`)), timeoutMs);
         waiters.push({ pred, resolve: (m) => { clearTimeout(t); resolve(m); } });
       });
     },
@@ -58,7 +88,7 @@ describe('management server', () => {
     const { base, lb } = await start();
     let r = await fetch(`${base}/api/services`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'web', vip: '10.0.0.100', port: 80, slots: 16 }) });
     expect(r.status).toBe(201);
-    r = await fetch(`${base}/api/services/web/backends`, { method: 'POST', body: JSON.stringify({ ip: '10.0.0.1', port: 8080, weight: 2 }) });
+    r = await fetch(`${base}/api/services/web/backends`, { method: 'POST', body: JSON.stringify({ ...B1, weight: 2 }) });
     expect(r.status).toBe(201);
     expect(lb.getService('web').backends[0]).toMatchObject({ key: '10.0.0.1:8080', weight: 2, slots: 16 });
     r = await fetch(`${base}/api/status`);
@@ -74,7 +104,7 @@ describe('management server', () => {
     expect(r.status).toBe(404);
     r = await fetch(`${base}/api/services/missing/backends`, { method: 'POST', body: JSON.stringify({ ip: '10.0.0.1' }) });
     expect(r.status).toBe(404);
-    expect(await r.json()).toEqual({ error: 'no service named missing' });
+    expect(await r.json()).toEqual({ error: 'no service named "missing"' });
     expect(lb.listServices()).toEqual([]);
   });
 
@@ -96,21 +126,29 @@ describe('management server', () => {
   });
 
   it('streams a snapshot, events, state and metrics over the WebSocket', async () => {
-    const { base, lb } = await start();
+    // A switch that counts connections, so traffic reaches the load balancer the real way.
+    const t = await testLbWithSwitch({ connCountIntervalMs: 50 });
+    const live = { flows: 0, packets: 0n, bytes: 0n };
+    answerCounts(t, live);
+    const { base, lb } = await start({ lb: t });
     lb.addService({ name: 'web', vip: '10.0.0.100', port: 80, slots: 8 });
     const ws = new WebSocket(`${base.replace('http', 'ws')}/api/ws`);
     const feed = collect(ws);
     const snap = await feed.next((m) => m.type === 'snapshot');
     expect(snap.type === 'snapshot' && snap.services.map((s) => s.name)).toEqual(['web']);
-    expect(snap.type === 'snapshot' && snap.recentEvents.map((e) => e.event.type)).toEqual(['service_added']);
+    expect(snap.type === 'snapshot' && snap.recentEvents.map((e) => e.event.type)).toEqual(['switch_up', 'service_added']);
 
-    lb.addBackend('web', { ip: '10.0.0.1', port: 8080, weight: 1 });
+    lb.addBackend('web', { ...B1, weight: 1 });
     const ev = await feed.next((m) => m.type === 'event');
     expect(ev.type === 'event' && ev.event.event).toEqual({ type: 'backend_added', service: 'web', backend: '10.0.0.1:8080' });
     const st = await feed.next((m) => m.type === 'state' && m.services[0]!.backends.length === 1);
     expect(st.type === 'state' && st.services[0]!.slotOwners.every((o) => o === '10.0.0.1:8080')).toBe(true);
 
-    lb.addTraffic('web', '10.0.0.1:8080', 50, 5000);
+    // A metrics reading that knows the backend (with no traffic yet) first: a backend new in a
+    // reading has no rate.
+    await feed.next((x) => x.type === 'metrics' && x.sample.backends.length === 1 && x.sample.backends[0]!.packets === 0);
+    // The switch now holds one connection entry for the backend, 50 packets and 5000 bytes so far.
+    Object.assign(live, { flows: 1, packets: 50n, bytes: 5000n });
     const m = await feed.next((x) => x.type === 'metrics' && x.sample.backends.some((b) => b.packetsPerSec > 0));
     expect(m.type === 'metrics' && m.sample.backends[0]!.packets).toBe(50);
     ws.close();
@@ -126,8 +164,8 @@ describe('management server', () => {
 
 describe('management auth', () => {
   it('refuses a non-loopback bind without a token', async () => {
-    await expect(startLbManagementServer({ host: '0.0.0.0', port: 0, control: new MemLb() })).rejects.toThrow(/set a token/);
-    await expect(startLbManagementServer({ host: '::', port: 0, control: new MemLb() })).rejects.toThrow(/set a token/);
+    await expect(startLbManagementServer({ host: '0.0.0.0', port: 0, control: lbOnly() })).rejects.toThrow(/set a token/);
+    await expect(startLbManagementServer({ host: '::', port: 0, control: lbOnly() })).rejects.toThrow(/set a token/);
   });
 
   it('with a token, refuses HTTP and WebSocket requests without it', async () => {

@@ -40,6 +40,10 @@ describe('the load balancer core imports no I/O', () => {
 
   it('reads the core files and what they import', () => {
     expect(all.some((i) => rel(i.from) === 'apps/lb/core/lb-core.ts')).toBe(true);
+    // The decision modules behind the LbCore facade are read too (the folder, not a list).
+    for (const m of ['state', 'controls', 'lifecycle', 'switches', 'query', 'arp', 'health-reactions', 'pool', 'sync', 'profiles', 'stats', 'replies', 'tick']) {
+      expect(all.some((i) => rel(i.from) === `apps/lb/core/${m}.ts`), m).toBe(true);
+    }
     expect(all.some((i) => rel(i.from) === 'apps/lb/service-state.ts')).toBe(true);
   });
 
