@@ -255,6 +255,16 @@ export class SlotTable {
     return next === Number.POSITIVE_INFINITY ? null : Math.max(now, next);
   }
 
+  /** Restarts the window of every slot in query state at `now`: nothing can have reached the
+   * controller through a switch that is not there, so the window has not really run. */
+  holdWindows(now: number): void {
+    for (const m of this.migs.values()) {
+      if (m.phase !== 'query') continue;
+      m.startedAt = now;
+      m.lastFromPinAt = now;
+    }
+  }
+
   snapshot(): SlotTableSnapshot {
     return { owners: this.owners.slice(), migrations: this.migrations() };
   }

@@ -170,3 +170,26 @@ describe('slot migration (core)', () => {
     expect(owners(rig).filter((o) => o === '10.0.0.12:8080')).toHaveLength(8);
   });
 });
+
+describe('query windows across a restart (core)', () => {
+  // A window exists for the packets of the old owner's idle flows; after a restart they can only
+  // arrive once the switch is back, so the window must not close on the clock before that.
+  it('wait for a switch of the service within the return grace, then close on their own clock', () => {
+    const rig = new Rig();
+    withService(rig);
+    rig.keep(rig.core.addBackend('web', { ip: '10.0.0.11', port: 8080, weight: 1, mac: '02:00:00:00:00:11', switchPort: 1 }, rig.now));
+    rig.keep(rig.core.addBackend('web', { ip: '10.0.0.12', port: 8080, weight: 1, mac: '02:00:00:00:00:12', switchPort: 2 }, rig.now));
+    expect(rig.core.getService('web').migrations.length).toBeGreaterThan(0);
+
+    const again = new Rig(rig.advance(1_000), {}, rig.saved(), rig.ids);
+    const inFlight = again.core.getService('web').migrations.length;
+    expect(inFlight).toBeGreaterThan(0);
+    // 5 s without the switch: many times the window's 200 ms maximum, and nothing closed.
+    for (let i = 0; i < 100; i++) again.keep(again.core.tick(again.advance(50)));
+    expect(again.core.getService('web').migrations).toHaveLength(inFlight);
+
+    again.keep(again.core.switchUp(SW1, again.now));
+    for (let i = 0; i < 10; i++) again.keep(again.core.tick(again.advance(50)));
+    expect(again.core.getService('web').migrations).toEqual([]);
+  });
+});
