@@ -82,11 +82,16 @@ export interface ConnectionLogLimits {
   churn: LogLimiter;
 }
 
-// Type codes the byte-level counters below look at (read once: they run per message).
-const {
-  ERROR: OFPT_ERROR, PACKET_IN: OFPT_PACKET_IN, FLOW_REMOVED: OFPT_FLOW_REMOVED, FLOW_MOD: OFPT_FLOW_MOD, GROUP_MOD: OFPT_GROUP_MOD,
-  BUNDLE_ADD_MESSAGE: OFPT_BUNDLE_ADD_MESSAGE,
-} = OFPT;
+// Type codes the per-message counters below look at. Literals, not loads from OFPT: V8 folds a
+// literal module constant into the compare, where a value destructured from an object stays a
+// context-slot load per frame. Each is typed as the registry's code, so a literal that drifted
+// from its declaration does not compile.
+const OFPT_ERROR: typeof OFPT.ERROR = 1;
+const OFPT_PACKET_IN: typeof OFPT.PACKET_IN = 10;
+const OFPT_FLOW_REMOVED: typeof OFPT.FLOW_REMOVED = 11;
+const OFPT_FLOW_MOD: typeof OFPT.FLOW_MOD = 14;
+const OFPT_GROUP_MOD: typeof OFPT.GROUP_MOD = 15;
+const OFPT_BUNDLE_ADD_MESSAGE: typeof OFPT.BUNDLE_ADD_MESSAGE = 34;
 /** A bundle-add message's inner message starts after its 16-byte header and bundle fields. */
 const BUNDLE_INNER_AT = 16;
 
