@@ -38,6 +38,8 @@ const everyMessageDeclared: [Undeclared] extends [never] ? true : Undeclared = t
 void everyMessageDeclared;
 
 const REGISTRY = buildRegistry(MESSAGE_DECLARATIONS);
+const BY_CODE = REGISTRY.byCode;
+const BY_TYPE = REGISTRY.byType;
 
 /** OFPT_* message type codes, from the declarations: OFPT.FLOW_MOD === 14. */
 export const OFPT = Object.fromEntries(MESSAGE_DECLARATIONS.map((d) => [d.type.toUpperCase(), d.code])) as OfptTable<typeof MESSAGE_DECLARATIONS>;
@@ -94,22 +96,35 @@ export function decodeMessage(buf: Buffer): DecodeResult<OfMessage> {
   }
 }
 
+// Kept small on purpose: V8 inlines decodeBody into decodeMessage (and that into the connection's
+// read loop) within one bytecode budget per optimized function. The rare branches live in their
+// own functions so that the budget goes to the hot message's read (a packet-in and its Reader
+// calls), as the old one-function switch's own compile did.
 function decodeBody(r: Reader, version: WireVersion, type: number, xid: number): OfMessage {
-  if (type === OFPT_EXPERIMENTER && r.remaining() >= 8) {
-    // An experimenter message some declaration carries on this version (1.3 bundles) is that message.
-    const e = REGISTRY.byExperimenter.get(experimenterKey(r.buf.readUInt32BE(r.offset), r.buf.readUInt32BE(r.offset + 4)));
-    if (e !== undefined && (e.experimenterVersions >>> version) & 1) {
-      r.skip(8);
-      const m = e.read(r, version, xid, INNER);
-      if (m !== undefined) return m;
-      r.offset = OFP_HEADER_LEN;
-    }
+  if (type === OFPT_EXPERIMENTER) {
+    const m = decodeExperimenter(r, version, xid);
+    if (m !== undefined) return m;
   }
-  const e = REGISTRY.byCode[type];
+  const e = BY_CODE[type];
   if (e !== undefined && (e.versions >>> version) & 1) {
     const m = e.read(r, version, xid, INNER);
     if (m !== undefined) return m;
   }
+  return raw(r, version, type, xid);
+}
+
+/** An experimenter message some declaration carries on this version (1.3 bundles) is that message. */
+function decodeExperimenter(r: Reader, version: WireVersion, xid: number): OfMessage | undefined {
+  if (r.remaining() < 8) return undefined;
+  const e = REGISTRY.byExperimenter.get(experimenterKey(r.buf.readUInt32BE(r.offset), r.buf.readUInt32BE(r.offset + 4)));
+  if (e === undefined || !((e.experimenterVersions >>> version) & 1)) return undefined;
+  r.skip(8);
+  const m = e.read(r, version, xid, INNER);
+  if (m === undefined) r.offset = OFP_HEADER_LEN;
+  return m;
+}
+
+function raw(r: Reader, version: WireVersion, type: number, xid: number): OfMessage {
   return { type: 'raw', version, xid, msgType: type, body: r.buf.subarray(OFP_HEADER_LEN, r.end) };
 }
 
@@ -165,7 +180,7 @@ function writeBody(w: Writer, msg: OfMessage): number {
     w.bytes(msg.body);
     return msg.msgType;
   }
-  const e = REGISTRY.byType.get(msg.type);
+  const e = BY_TYPE.get(msg.type);
   if (e === undefined) throw new CodecError('bad_value', `unknown message ${JSON.stringify(msg)}`);
   if ((e.versions >>> msg.version) & 1) {
     e.write(w, msg, INNER);
