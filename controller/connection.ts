@@ -103,21 +103,27 @@ export function countFlowMods(buf: Uint8Array): number {
   return n.flowMods;
 }
 
-/** Adds the flow-mods (bundled ones too) and group-mods in `buf` to `into`, in one pass. */
+/** Adds the flow-mods (bundled ones too) and group-mods in `buf` to `into`, in one pass. Counts
+ * in locals and adds once: `into` is the connection's stats object, and a property store per
+ * message (one per pin) costs more than the scan itself. */
 export function countMods(buf: Uint8Array, into: { flowMods: number; groupMods: number }): void {
+  let flowMods = 0;
+  let groupMods = 0;
   for (let at = 0; at + 8 <= buf.length;) {
     const len = (buf[at + 2]! << 8) | buf[at + 3]!;
     const type = buf[at + 1];
-    if (type === OFPT_FLOW_MOD) into.flowMods++;
-    else if (type === OFPT_GROUP_MOD) into.groupMods++;
+    if (type === OFPT_FLOW_MOD) flowMods++;
+    else if (type === OFPT_GROUP_MOD) groupMods++;
     else if (type === OFPT_BUNDLE_ADD_MESSAGE && at + BUNDLE_INNER_AT + 2 <= buf.length) {
       const inner = buf[at + BUNDLE_INNER_AT + 1];
-      if (inner === OFPT_FLOW_MOD) into.flowMods++;
-      else if (inner === OFPT_GROUP_MOD) into.groupMods++;
+      if (inner === OFPT_FLOW_MOD) flowMods++;
+      else if (inner === OFPT_GROUP_MOD) groupMods++;
     }
     if (len < 8) break;
     at += len;
   }
+  into.flowMods += flowMods;
+  into.groupMods += groupMods;
 }
 
 /** Hard bound = this × soft bound: a switch that lets even our control replies pile up is not reading. */
