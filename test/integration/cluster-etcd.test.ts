@@ -10,7 +10,7 @@
 //   nothing breaks.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ServiceView } from '../../apps/lb/control.js';
-import { asProc, ClusterRig, leadersBesides, type Member } from '../helpers/cluster-rig.js';
+import { asProc, ClusterRig, leadersBesides } from '../helpers/cluster-rig.js';
 import { describeOutcome, expectNothingBroke, onBoth, outcome, setUpServices, sleep, startWorkload, type ProcRig } from '../helpers/proc-rig.js';
 import { until } from '../helpers/wait-for.js';
 
@@ -27,14 +27,6 @@ async function poolState(rig: ProcRig): Promise<Record<string, string[]>> {
   return out;
 }
 
-async function rolesSettled(rig: ClusterRig, masters: number, slaves: number): Promise<string[]> {
-  let roles: string[] = [];
-  await until(`${masters} master and ${slaves} slaves on the switch`, async () => {
-    roles = await rig.roles();
-    return roles.filter((r) => r === 'master').length === masters && roles.filter((r) => r === 'slave').length === slaves;
-  }, 15_000).catch(() => undefined);
-  return roles;
-}
 
 describe('a cluster of controllers while etcd fails', () => {
   let rig: ClusterRig | undefined;
@@ -49,7 +41,7 @@ describe('a cluster of controllers while etcd fails', () => {
     const leader = rig.members[0]!;
     const generation = leader.leadership()!.generation;
     await setUpServices(rig, 'nat', 'auto', BACKENDS);
-    const before = await rolesSettled(rig, 1, 2);
+    const before = await rig.rolesSettled(1, 2);
     expect(before.filter((r) => r === 'master'), before.join(' ')).toHaveLength(1);
 
     const work = startWorkload(rig, 40_000);
@@ -94,7 +86,7 @@ describe('a cluster of controllers while etcd fails', () => {
     for (const m of rig.members) expect(m.proc.exitCode, `${m.name}: ${m.out()}`).toBeNull();
     expect(leadersBesides(rig, leader)).toEqual([]);
     expect(leader.leadership()!.generation).toBe(generation);
-    const after = await rolesSettled(rig, 1, 2);
+    const after = await rig.rolesSettled(1, 2);
     expect(after.filter((r) => r === 'master'), after.join(' ')).toHaveLength(1);
 
     const o = await outcome(work);
@@ -109,12 +101,7 @@ describe('a cluster of controllers while etcd fails', () => {
     expect(withB3.tcp!.find((l) => l.startsWith(`${rig!.ip('b3')}:`))).toMatch(/weight 4 /);
     await leader.proc.kill('SIGKILL');
     await leader.exited;
-    let next: Member | undefined;
-    await until('another member to lead', () => {
-      next = rig!.members.slice(1).find((m) => m.leadership() !== undefined);
-      return next !== undefined;
-    }, 10_000);
-    rig.proc = asProc(next!);
+    await rig.nextLeader(10_000);
     const fromEtcd = await poolState(rig);
     for (const s of ['tcp', 'udp']) {
       want[s] = want[s]!.map((l) => (l.startsWith(`${rig!.ip('b3')}:`) ? l.replace(/weight \d+/, 'weight 4') : l));
@@ -128,7 +115,7 @@ describe('a cluster of controllers while etcd fails', () => {
     const leader = rig.members[0]!;
     const first = leader.leadership()!;
     await setUpServices(rig, 'nat', 'auto', BACKENDS);
-    await rolesSettled(rig, 1, 2);
+    await rig.rolesSettled(1, 2);
 
     const work = startWorkload(rig, 35_000);
     await sleep(5_000);
@@ -145,17 +132,12 @@ describe('a cluster of controllers while etcd fails', () => {
     await sleep(2_000);
     const killedAt = Date.now();
     await rig.proc!.kill();
-    let next: Member | undefined;
-    await until('another member to lead', () => {
-      next = rig!.members.slice(1).find((m) => m.leadership() !== undefined);
-      return next !== undefined;
-    }, 10_000);
-    const won = next!.leadership()!;
-    console.log(`three-member etcd (one down): leader SIGKILLed, ${next!.name} elected after ${won.electedAt - killedAt} ms`);
+    const next = await rig.nextLeader(10_000);
+    const won = next.leadership()!;
+    console.log(`three-member etcd (one down): leader SIGKILLed, ${next.name} elected after ${won.electedAt - killedAt} ms`);
     expect(won.electedAt - killedAt).toBeLessThan(2_500);
     expect(won.generation).toBeGreaterThan(first.generation);
-    rig.proc = asProc(next!);
-    expect((await rig.service('tcp')).backends.find((b) => b.ip === rig!.ip('b2'))?.weight).toBe(2);
+        expect((await rig.service('tcp')).backends.find((b) => b.ip === rig!.ip('b2'))?.weight).toBe(2);
 
     const o = await outcome(work);
     console.log(describeOutcome('ovs nat, cluster of 3 on a three-member etcd (one SIGKILLed), leader SIGKILLed mid-drain', o));

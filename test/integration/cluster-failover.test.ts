@@ -8,19 +8,13 @@
 // followers is not taken over by them. A stale leader (stopped past its lease, then woken) writes
 // nothing to etcd or the switch, and leaves.
 import { afterEach, describe, expect, it } from 'vitest';
-import { asProc, ClusterRig, leadersBesides, type ClusterInfo, type Member } from '../helpers/cluster-rig.js';
+import { asProc, ClusterRig, leadersBesides, type ClusterInfo } from '../helpers/cluster-rig.js';
 import { runCli } from '../helpers/holdfast-process.js';
 import { describeOutcome, expectNothingBroke, onBoth, outcome, setUpServices, sleep, startWorkload } from '../helpers/proc-rig.js';
 import { until } from '../helpers/wait-for.js';
 
 const CLIENTS = ['c1', 'c2'];
 
-async function rolesSettledTo(rig: ClusterRig, masters: number, slaves: number): Promise<boolean> {
-  return until(`${masters} master and ${slaves} slaves on the switch`, async () => {
-    const roles = await rig.roles();
-    return roles.filter((r) => r === 'master').length === masters && roles.filter((r) => r === 'slave').length === slaves;
-  }, 20_000).then(() => true, () => false);
-}
 const BACKENDS = ['b1', 'b2', 'b3'];
 
 describe('a cluster of controllers (etcd)', () => {
@@ -36,11 +30,7 @@ describe('a cluster of controllers (etcd)', () => {
     const first = rig.members[0]!.leadership()!;
     await setUpServices(rig, 'nat', 'auto', ['b1', 'b2', 'b3']);
     // ovsdb shows each connection's role a few seconds after it changes (status is rate-limited).
-    let before: string[] = [];
-    await until('one master and two slaves on the switch', async () => {
-      before = await rig!.roles();
-      return before.filter((r) => r === 'master').length === 1 && before.filter((r) => r === 'slave').length === 2;
-    }, 15_000).catch(() => undefined);
+    const before = await rig.rolesSettled(1, 2);
     expect(before.filter((r) => r === 'master'), before.join(' ')).toHaveLength(1);
     expect(before.filter((r) => r === 'slave'), before.join(' ')).toHaveLength(2);
 
@@ -62,19 +52,14 @@ describe('a cluster of controllers (etcd)', () => {
 
     const killedAt = Date.now();
     await rig.proc!.kill();
-    let next: Member | undefined;
-    await until('another member to lead', () => {
-      next = rig!.members.slice(1).find((m) => m.leadership() !== undefined);
-      return next !== undefined;
-    }, 10_000);
-    const won = next!.leadership()!;
+    const next = await rig.nextLeader(10_000);
+    const won = next.leadership()!;
     const failoverMs = won.electedAt - killedAt;
-    console.log(`failover: leader SIGKILLed, ${next!.name} elected after ${failoverMs} ms, state loaded after ${won.loadedAt - killedAt} ms;`
+    console.log(`failover: leader SIGKILLed, ${next.name} elected after ${failoverMs} ms, state loaded after ${won.loadedAt - killedAt} ms;`
       + ` generation ${first.generation} -> ${won.generation}`);
     expect(failoverMs).toBeLessThan(2_500);
     expect(won.generation).toBeGreaterThan(first.generation);
-    rig.proc = asProc(next!);
-    await until('the switch to see one master again', async () => {
+        await until('the switch to see one master again', async () => {
       const roles = await rig!.roles();
       return roles.filter((r) => r === 'master').length === 1 && roles.filter((r) => r === 'slave').length === 1;
     }, 10_000);
@@ -85,8 +70,7 @@ describe('a cluster of controllers (etcd)', () => {
     const other = rig.members.slice(1).find((m) => m !== next)!;
     rig.proc = asProc(other);
     await onBoth(rig, 'nat', 'weight', 'b3', '3');
-    rig.proc = asProc(next!);
-
+    
     const o = await outcome(work);
     console.log(describeOutcome('ovs nat, cluster of 3, leader SIGKILLed mid-drain', o));
     expect(o.longOpened).toBe(200);
@@ -120,14 +104,9 @@ describe('a cluster of controllers (etcd)', () => {
       await sleep(2_000);
       const killedAt = Date.now();
       await rig.proc!.kill();
-      let next: Member | undefined;
-      await until('another member to lead', () => {
-        next = rig!.members.slice(1).find((m) => m.leadership() !== undefined);
-        return next !== undefined;
-      }, 10_000);
-      console.log(`openflow13, tracking ${tracking}: leader SIGKILLed, ${next!.name} elected after ${next!.leadership()!.electedAt - killedAt} ms`);
-      rig.proc = asProc(next!);
-      expect((await rig.service('tcp')).backends.find((b) => b.ip === rig!.ip('b1'))?.state).toBe('draining');
+      const next = await rig.nextLeader(10_000);
+      console.log(`openflow13, tracking ${tracking}: leader SIGKILLed, ${next.name} elected after ${next.leadership()!.electedAt - killedAt} ms`);
+            expect((await rig.service('tcp')).backends.find((b) => b.ip === rig!.ip('b1'))?.state).toBe('draining');
 
       const o = await outcome(work);
       console.log(describeOutcome(`openflow13 nat, tracking ${tracking}, cluster of 3, leader SIGKILLed mid-drain`, o));
@@ -176,7 +155,9 @@ describe('a cluster of controllers (etcd)', () => {
     await rig.lab.vsctl(['--', '--id=@c', 'create', 'Controller', `target="${target}"`, 'connection_mode=out-of-band', 'max_backoff=1000',
       '--', 'add', 'Bridge', 'br0', 'controller', '@c']);
     await until('the leader to update the switch', async () => (await rig!.lab.ofctl(['-O', 'OpenFlow13', 'dump-groups', 'br0'])) !== groupsBefore, 20_000);
-    expect(await rolesSettledTo(rig, 1, 2)).toBe(true);
+    const after = await rig.rolesSettled(1, 2, 20_000);
+    expect(after.filter((r) => r === 'master'), after.join(' ')).toHaveLength(1);
+    expect(after.filter((r) => r === 'slave'), after.join(' ')).toHaveLength(2);
     const o = await outcome(work);
     console.log(describeOutcome('ovs nat, cluster of 3, the switch lost the leader for a while', o));
     expect(o.longOpened).toBe(200);
@@ -189,12 +170,7 @@ describe('a cluster of controllers (etcd)', () => {
     const first = rig.members[0]!;
     await setUpServices(rig, 'nat', 'auto', ['b1', 'b2']);
     first.proc.kill('SIGSTOP');
-    let next: Member | undefined;
-    await until('another member to lead', () => {
-      next = rig!.members.slice(1).find((m) => m.leadership() !== undefined);
-      return next !== undefined;
-    }, 15_000);
-    rig.proc = asProc(next!);
+    await rig.nextLeader(15_000);
     // The new leader changes the pool while the old one sleeps.
     await onBoth(rig, 'nat', 'weight', 'b2', '5');
     await until('the switch to see the new master', async () => (await rig!.roles()).filter((r) => r === 'master').length === 1, 15_000);

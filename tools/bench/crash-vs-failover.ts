@@ -20,7 +20,7 @@ import { match } from 'ts-pattern';
 import type { ServiceView } from '../../apps/lb/control.js';
 import type { StoredEventRecord } from '../../db/records.js';
 import { ApiClient, servicePath } from '../cli/client.js';
-import { asProc, ClusterRig, type Member } from '../rig/cluster-rig.js';
+import { ClusterRig } from '../rig/cluster-rig.js';
 import { backendKey, outcome, ProcRig, setUpServices, sleep, startWorkload, type Outcome } from '../rig/proc-rig.js';
 import { until } from '../rig/until.js';
 import type { FinalReport } from '../traffic/stats.js';
@@ -190,13 +190,8 @@ async function runScenario(s: Scenario, round: number, o: CrashVsFailoverOptions
       .with({ kind: 'failover' }, async () => {
         if (!(rig instanceof ClusterRig)) throw new Error('failover needs the cluster rig');
         await rig.proc!.kill();
-        let next: Member | undefined;
-        await until('another member to lead', () => {
-          next = rig.members.slice(1).find((m) => m.leadership() !== undefined);
-          return next !== undefined;
-        }, 10_000);
-        rig.proc = asProc(next!);
-        return next!.leadership()!.electedAt;
+        const next = await rig.nextLeader(10_000);
+        return next.leadership()!.electedAt;
       })
       .exhaustive();
     // What the controller shows once it answers again (a second in, so a new leader has loaded).

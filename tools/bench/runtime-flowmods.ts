@@ -3,7 +3,9 @@
 // and the same N as one transaction (atomic bundle). Counted back with an aggregate stats request.
 // Run: npm run bench -- runtime-flowmods  (or node dist/tools/bench/runtime-flowmods.js [N])
 import type { OfMessageInput, SwitchHandle } from '../../controller/index.js';
-import { OFP_NO_BUFFER, OFPG, OFPP, OFPTT_ALL } from '../../openflow/types.js';
+import { applyActions, flowAdd, flowDelete, output } from '../../openflow/builders.js';
+import { oxm } from '../../openflow/oxm.js';
+import { OFPG, OFPP, OFPTT_ALL } from '../../openflow/types.js';
 import { isMain, runAsScript } from './report.js';
 import { startRuntimeBenchEnv } from './runtime-common.js';
 
@@ -11,11 +13,10 @@ export interface FlowModBenchRun { mode: 'batched' | 'bundle'; flows: number; se
 export interface FlowModBenchResult { n: number; runs: FlowModBenchRun[] }
 
 function flowMods(n: number, salt: number): OfMessageInput[] {
-  return Array.from({ length: n }, (_, i): OfMessageInput => ({
-    type: 'flow_mod', command: 'add', cookie: 0xbe00n, cookieMask: 0n, tableId: 0, idleTimeout: 0, hardTimeout: 0,
-    priority: 1000 + salt, bufferId: OFP_NO_BUFFER, outPort: OFPP.ANY, outGroup: OFPG.ANY, flags: 0,
-    match: [{ kind: 'basic', name: 'eth_type', value: 0x800 }, { kind: 'basic', name: 'ipv4_dst', value: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` }],
-    instructions: [{ type: 'apply_actions', actions: [{ type: 'output', port: 1 + (i % 8), maxLen: 0 }] }],
+  return Array.from({ length: n }, (_, i): OfMessageInput => flowAdd({
+    cookie: 0xbe00n, priority: 1000 + salt,
+    match: [oxm('eth_type', 0x800), oxm('ipv4_dst', `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`)],
+    instructions: applyActions([output(1 + (i % 8))]),
   }));
 }
 
@@ -26,10 +27,7 @@ async function countFlows(sw: SwitchHandle): Promise<number> {
 }
 
 async function clear(sw: SwitchHandle): Promise<void> {
-  sw.send({
-    type: 'flow_mod', command: 'delete', cookie: 0xbe00n, cookieMask: 0xffffn, tableId: OFPTT_ALL, idleTimeout: 0, hardTimeout: 0,
-    priority: 0, bufferId: OFP_NO_BUFFER, outPort: OFPP.ANY, outGroup: OFPG.ANY, flags: 0, match: [], instructions: [],
-  });
+  sw.send(flowDelete({ cookie: 0xbe00n, tableId: OFPTT_ALL }, { strict: false, cookieMask: 0xffffn }));
   await sw.barrier();
 }
 

@@ -101,6 +101,28 @@ export class ClusterRig extends ProcRig {
     });
   }
 
+  /** Waits (up to `ms`) until the switch shows this many master and slave connections; returns
+   * the roles last seen either way, for the caller to assert on. */
+  async rolesSettled(masters: number, slaves: number, ms = 15_000): Promise<string[]> {
+    let roles: string[] = [];
+    await until(`${masters} master and ${slaves} slaves on the switch`, async () => {
+      roles = await this.roles();
+      return roles.filter((r) => r === 'master').length === masters && roles.filter((r) => r === 'slave').length === slaves;
+    }, ms).catch(() => undefined);
+    return roles;
+  }
+
+  /** Waits for a member other than the first to lead, and makes it the rig's controller. */
+  async nextLeader(ms = 10_000): Promise<Member> {
+    let next: Member | undefined;
+    await until('another member to lead', () => {
+      next = this.members.slice(1).find((m) => m.leadership() !== undefined);
+      return next !== undefined;
+    }, ms);
+    this.proc = asProc(next!);
+    return next!;
+  }
+
   override async stop(): Promise<void> {
     for (const m of this.members) if (m.proc.exitCode === null && m.proc.signalCode === null) m.proc.kill('SIGKILL');
     await Promise.all(this.members.map((m) => m.exited));
