@@ -2,11 +2,11 @@
 // refused before it is made (refuseWrite says why), changes already made wait in order, and once
 // etcd is back they are in it and writes are accepted again.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clusterEtcdClient } from '../../../controller/cluster.js';
-import { EtcdStore } from '../../../db/etcd-store.js';
-import { startEtcd, type TestEtcd } from '../../helpers/etcd.js';
-import { until } from '../../helpers/wait-for.js';
-import { service } from './fixtures.js';
+import { clusterEtcdClient } from '../../controller/cluster.js';
+import { EtcdStore } from '../../db/etcd-store.js';
+import { startEtcd, type TestEtcd } from '../helpers/etcd.js';
+import { until } from '../helpers/wait-for.js';
+import { service } from '../unit/db/fixtures.js';
 
 let etcd: TestEtcd;
 beforeAll(async () => {

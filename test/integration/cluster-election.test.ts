@@ -3,10 +3,10 @@
 // is recorded per member.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Etcd3 } from 'etcd3';
-import { ClusterMember, clusterEtcdClient, type LeaderFence } from '../../../controller/cluster.js';
-import { createLogger } from '../../../controller/log.js';
-import { startEtcd, type TestEtcd } from '../../helpers/etcd.js';
-import { until } from '../../helpers/wait-for.js';
+import { ClusterMember, clusterEtcdClient, type LeaderFence } from '../../controller/cluster.js';
+import { createLogger } from '../../controller/log.js';
+import { startEtcd, type TestEtcd } from '../helpers/etcd.js';
+import { until } from '../helpers/wait-for.js';
 
 interface Recorded {
   name: string;
