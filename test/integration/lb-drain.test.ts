@@ -43,10 +43,14 @@ describe.each(['ovs', 'openflow13'] as const)('weights, steady state and drain (
     const total = report.newConns.ok;
     expect(total).toBeGreaterThan(300);
     const share = (b: string) => (report.newConns.byBackend[b] ?? 0) / total;
-    // Hashing is random per flow; with ~500 connections each share is well within ±8 points.
-    expect(Math.abs(share('b1') - 1 / 6)).toBeLessThan(0.08);
-    expect(Math.abs(share('b2') - 2 / 6)).toBeLessThan(0.08);
-    expect(Math.abs(share('b3') - 3 / 6)).toBeLessThan(0.08);
+    // Hashing is random per flow, and Open vSwitch maps the 60 buckets onto 64 hash values (4
+    // buckets get two), so a share may sit up to ~3 points off its weight before sampling noise
+    // (±2 points per standard deviation at ~600 connections): ±10 points is over 3 deviations
+    // beyond that (±8 failed once in CI at 8.3). A wrong weight (1:1:1, or a backend left out)
+    // is still 17 points or more away.
+    expect(Math.abs(share('b1') - 1 / 6)).toBeLessThan(0.1);
+    expect(Math.abs(share('b2') - 2 / 6)).toBeLessThan(0.1);
+    expect(Math.abs(share('b3') - 3 / 6)).toBeLessThan(0.1);
     // The controller's per-backend traffic (from group statistics) saw every backend carry packets.
     await until('traffic counted per backend', () => rig.lb.listBackends('web').every((b) => b.traffic.packets > 0 && b.traffic.bytes > b.traffic.packets), 8_000);
     // Counted at the backends: each server's own connection count (it reports it when stopped)
