@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Controller } from '../../../controller/index.js';
 import { LoadBalancer } from '../../../apps/lb/app.js';
 import { LbError } from '../../../apps/lb/control.js';
+import { expectLbError } from '../../helpers/lb-error.js';
 import { Store } from '../../../db/store.js';
 
 describe('LoadBalancer control surface', () => {
@@ -30,16 +31,7 @@ describe('LoadBalancer control surface', () => {
   function rejects(fn: () => unknown, code: LbError['code'], re: RegExp) {
     const before = snapshot();
     const events = store.lastEventId();
-    let err: unknown;
-    try {
-      fn();
-    } catch (e) {
-      err = e;
-    }
-    expect(err).toBeInstanceOf(LbError);
-    expect((err as LbError).code).toBe(code);
-    expect((err as LbError).message).toMatch(re);
-    expect((err as LbError).message).not.toContain('\n');
+    expect(expectLbError(fn, code, re).message).not.toContain('\n');
     expect(snapshot()).toBe(before);
     expect(store.lastEventId()).toBe(events);
   }

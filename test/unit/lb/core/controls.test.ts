@@ -1,7 +1,8 @@
 // Operator controls on the core: bad input throws one clear LbError before anything changes (no
 // effects, no id taken, the views as before); good input returns its view and its effects.
 import { describe, expect, it } from 'vitest';
-import { LbError } from '../../../../apps/lb/control.js';
+import type { LbError } from '../../../../apps/lb/control.js';
+import { expectLbError } from '../../../helpers/lb-error.js';
 import { ownerOf } from '../../../../apps/lb/core/lb-core.js';
 import { eventsOf, Rig, storeOf, SW1 } from './fixture.js';
 
@@ -16,15 +17,7 @@ function setup(): Rig {
 function rejects(rig: Rig, fn: () => unknown, code: LbError['code'], re: RegExp): void {
   const before = JSON.stringify(rig.core.listServices());
   const ids = { ...rig.ids };
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  expect(err).toBeInstanceOf(LbError);
-  expect((err as LbError).code).toBe(code);
-  expect((err as LbError).message).toMatch(re);
+  expectLbError(fn, code, re);
   expect(JSON.stringify(rig.core.listServices())).toBe(before);
   expect(rig.ids).toEqual(ids);
 }
